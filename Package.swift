@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, top to bottom; each target depends only on targets above it.
+//   C shims (CLibUV, CHTTPParser, CSQLite)  →  EspyCore (pure model)
+//   EspyLoop (sole libuv user)  →  EspyHTTP (sans-I/O HTTP)  →  EspyHTTPServer (HTTP on the loop)
+//   EspyStorage (sole SQLite user)  →  EspyAPI (/v1 endpoints)  →  EspyNode (wiring)  →  espymetrics (CLI)
+let package = Package(
+    name: "EspyMetrics",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "espymetrics", targets: ["espymetrics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "EspyCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "EspyLoop", dependencies: ["CLibUV"]),
+        .target(name: "EspyHTTP", dependencies: ["CHTTPParser", "EspyCore"]),
+        .target(name: "EspyHTTPServer", dependencies: [
+            "EspyLoop", "EspyHTTP", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "EspyStorage", dependencies: [
+            "CSQLite", "EspyCore", "EspyLoop", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "EspyAPI", dependencies: [
+            "EspyCore", "EspyLoop", "EspyHTTP", "EspyStorage", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "EspyNode", dependencies: [
+            "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .executableTarget(name: "espymetrics", dependencies: [
+            "EspyNode", "EspyCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .target(name: "EspyTestKit", dependencies: ["EspyLoop"], path: "Tests/EspyTestKit"),
+        .testTarget(name: "EspyCoreTests", dependencies: ["EspyCore"]),
+        .testTarget(name: "EspyLoopTests", dependencies: ["EspyLoop", "EspyTestKit"]),
+        .testTarget(name: "EspyHTTPTests", dependencies: ["EspyHTTP"]),
+        .testTarget(name: "EspyHTTPServerTests", dependencies: ["EspyHTTPServer", "EspyTestKit"]),
+        .testTarget(name: "EspyStorageTests", dependencies: ["EspyStorage", "EspyTestKit"]),
+        .testTarget(name: "EspyNodeTests", dependencies: ["EspyNode", "EspyTestKit"]),
+        .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,49 @@
+import EspyCore
+
+/// Builds one JSON object into bytes, member by member, for response bodies.
+struct JSONObject {
+    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var isEmpty = true
+
+    private mutating func key(_ name: String) {
+        if !isEmpty { bytes.append(UInt8(ascii: ",")) }
+        isEmpty = false
+        JSONText.appendString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    mutating func add(_ name: String, _ value: String) {
+        key(name)
+        JSONText.appendString(value, to: &bytes)
+    }
+
+    mutating func add(_ name: String, _ value: Int) {
+        key(name)
+        JSONText.appendInteger(value, to: &bytes)
+    }
+
+    mutating func add(_ name: String, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    mutating func add(_ name: String, object: JSONObject) {
+        key(name)
+        bytes.append(contentsOf: object.finished)
+    }
+
+    mutating func add(_ name: String, array: [JSONObject]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, element) in array.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: element.finished)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// The object's text, closed, with a trailing newline so curl output ends cleanly.
+    var finished: [UInt8] { bytes + [UInt8(ascii: "}")] }
+
+    var body: [UInt8] { finished + [0x0A] }
+}

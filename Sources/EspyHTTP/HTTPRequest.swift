@@ -1,0 +1,68 @@
+/// A complete, parsed request.
+public struct HTTPRequest: Sendable {
+    public var method: HTTPMethod
+    /// The request target as sent, e.g. `/v1/count?group_by=uname$system`.
+    public var target: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// Whether the connection may carry another request after this one (HTTP/1.1 default,
+    /// `Connection: close`, HTTP/1.0 `keep-alive`).
+    public var keepAlive: Bool
+    public var version: (major: Int, minor: Int)
+
+    public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                keepAlive: Bool = true, version: (major: Int, minor: Int) = (1, 1)) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
+        self.keepAlive = keepAlive
+        self.version = version
+    }
+
+    /// The path part of the target, without the query.
+    public var path: String {
+        guard let question = target.firstIndex(of: "?") else { return target }
+        return String(target[..<question])
+    }
+
+    /// Decoded `name=value` pairs of the query, in order (`+` is a space, `%XX` a byte).
+    public var queryParameters: [(name: String, value: String)] {
+        guard let question = target.firstIndex(of: "?") else { return [] }
+        return target[target.index(after: question)...].split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (HTTPRequest.percentDecode(parts[0]), parts.count > 1 ? HTTPRequest.percentDecode(parts[1]) : "")
+        }
+    }
+
+    public func queryParameter(_ name: String) -> String? {
+        queryParameters.first(where: { $0.name == name })?.value
+    }
+
+    static func percentDecode(_ text: Substring) -> String {
+        guard text.contains("%") || text.contains("+") else { return String(text) }
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(0x20)
+            } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
+                      let high = hexValue(utf8[utf8.startIndex]), let low = hexValue(utf8[utf8.startIndex + 1]) {
+                bytes.append(high << 4 | low)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import EspyHTTP
+import EspyLoop
+
+/// Serves HTTP/1.1 on one loop: accepts connections, enforces connection limits and timeouts,
+/// and hands complete requests to the handler. Responses may be produced later (after storage
+/// work) by calling the reply closure on the loop thread.
+public final class HTTPServer {
+    public typealias Handler = (HTTPRequest, @escaping (HTTPResponse) -> Void) -> Void
+
+    public let loop: EventLoop
+    public let settings: HTTPServerSettings
+    let handler: Handler
+    private var listener: TCPListener?
+    private var sweepTimer: Timer?
+    private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
+    private var onDrained: (() -> Void)?
+    private(set) var isShuttingDown = false
+    /// The Date header, refreshed by the sweep timer rather than formatted per response.
+    private(set) var dateHeader: String
+
+    public var localAddress: SocketAddress? { listener?.localAddress }
+    public var connectionCount: Int { connections.count }
+
+    public init(loop: EventLoop, settings: HTTPServerSettings, handler: @escaping Handler) throws(LoopError) {
+        self.loop = loop
+        self.settings = settings
+        self.handler = handler
+        self.dateHeader = HTTPServer.currentDate()
+        listener = try TCPListener(loop: loop, address: settings.address) { [unowned self] connection in
+            self.accept(connection)
+        }
+        let timer = try Timer(loop: loop)
+        timer.unreference()
+        timer.start(after: 1000, repeat: 1000) { [unowned self] in self.sweep() }
+        sweepTimer = timer
+    }
+
+    private static func currentDate() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return HTTPResponseEncoder.httpDate(unixSeconds: Int64(now.tv_sec))
+    }
+
+    private func accept(_ tcp: TCPConnection) {
+        guard !isShuttingDown, connections.count < settings.maxConnections else {
+            let response = HTTPResponse.error(.serviceUnavailable, isShuttingDown ? "server is shutting down"
+                                              : "too many connections (limit \(settings.maxConnections)); retry later")
+            var out: [UInt8] = []
+            guard case .bytes(let body) = response.body else { return }
+            HTTPResponseEncoder.appendHead(status: response.status, headers: response.headers, contentLength: body.count,
+                                           keepAlive: false, date: dateHeader, to: &out)
+            out.append(contentsOf: body)
+            tcp.write(out) { _ in tcp.close() }
+            return
+        }
+        let connection = HTTPServerConnection(server: self, tcp: tcp)
+        connections[ObjectIdentifier(connection)] = connection
+        connection.start()
+    }
+
+    func connectionDidClose(_ connection: HTTPServerConnection) {
+        connections[ObjectIdentifier(connection)] = nil
+        if isShuttingDown && connections.isEmpty { finishShutdown() }
+    }
+
+    private func sweep() {
+        dateHeader = HTTPServer.currentDate()
+        let now = loop.nowMilliseconds
+        for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), then calls
+    /// `completion` once every connection is closed.
+    public func shutdown(_ completion: @escaping () -> Void) {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        onDrained = completion
+        listener?.close()
+        listener = nil
+        for connection in Array(connections.values) { connection.beginShutdown() }
+        if connections.isEmpty {
+            finishShutdown()
+            return
+        }
+        sweepTimer?.start(after: settings.shutdownGraceMilliseconds) { [unowned self] in
+            for connection in Array(self.connections.values) { connection.forceClose() }
+        }
+    }
+
+    private func finishShutdown() {
+        sweepTimer?.close()
+        sweepTimer = nil
+        let completion = onDrained
+        onDrained = nil
+        completion?()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,236 @@
+import EspyHTTP
+import EspyLoop
+
+/// One client connection: parses pipelined requests, runs them, and writes their responses back
+/// strictly in request order, whichever finishes first.
+final class HTTPServerConnection {
+    private unowned let server: HTTPServer
+    private let tcp: TCPConnection
+    private let parser: HTTPRequestParser
+    private let peer: String
+
+    /// One entry per request read and not yet fully answered, oldest first.
+    private var slots: [ResponseSlot] = []
+    /// Bytes produced since the last socket write; flushed once per read or reply, so pipelined
+    /// answers share one write call.
+    private var output: [UInt8] = []
+    private var activeStream: (slot: ResponseSlot, stream: ResponseBodyStream)?
+    private var isReading = false
+    /// No further requests are taken; the connection closes once the slots are written.
+    private var closeWhenDone = false
+    private var isClosed = false
+    private var lastActivity: UInt64
+    private var requestStartedAt: UInt64?
+
+    init(server: HTTPServer, tcp: TCPConnection) {
+        self.server = server
+        self.tcp = tcp
+        self.parser = HTTPRequestParser(limits: server.settings.limits)
+        self.peer = tcp.peerAddress?.description ?? "?"
+        self.lastActivity = server.loop.nowMilliseconds
+    }
+
+    func start() {
+        tcp.setNoDelay(true)
+        resumeReading()
+    }
+
+    private func resumeReading() {
+        guard !isReading, !closeWhenDone, !isClosed else { return }
+        isReading = true
+        tcp.startReading { [unowned self] event in self.handle(event) }
+    }
+
+    private func pauseReading() {
+        guard isReading else { return }
+        isReading = false
+        tcp.stopReading()
+    }
+
+    private func handle(_ event: TCPConnection.ReadEvent) {
+        lastActivity = server.loop.nowMilliseconds
+        switch event {
+        case .data(let bytes):
+            switch parser.feed(bytes) {
+            case .success(let events):
+                for event in events { handle(event) }
+            case .failure(let failure):
+                fail(with: HTTPResponse.error(failure.status, failure.message))
+            }
+            requestStartedAt = parser.isInsideRequest ? (requestStartedAt ?? lastActivity) : nil
+            if slots.count >= server.settings.maxPipelinedRequests { pauseReading() }
+            writeReadyResponses()
+        case .end:
+            // The client sent all it will; answer what it asked, then close.
+            pauseReading()
+            closeWhenDone = true
+            writeReadyResponses()
+        case .failed:
+            close()
+        }
+    }
+
+    private func handle(_ event: HTTPRequestParser.Event) {
+        switch event {
+        case .expectsContinue:
+            // An interim response may only go out when it cannot overtake an earlier answer.
+            if slots.isEmpty { output.append(contentsOf: HTTPResponseEncoder.continueResponse) }
+        case .request(let request):
+            guard !closeWhenDone else { return }
+            let slot = ResponseSlot(request: request, startedAt: server.loop.nowMilliseconds)
+            slots.append(slot)
+            if !request.keepAlive || server.isShuttingDown {
+                slot.keepAlive = false
+                closeWhenDone = true
+                pauseReading()
+            }
+            server.handler(request) { [weak self, slot] response in
+                guard let self, !self.isClosed, slot.response == nil else { return }
+                slot.response = response
+                self.writeReadyResponses()
+            }
+        }
+    }
+
+    /// Answers a protocol error after everything already asked, then closes.
+    private func fail(with response: HTTPResponse) {
+        let slot = ResponseSlot(request: nil, startedAt: server.loop.nowMilliseconds)
+        slot.response = response
+        slot.keepAlive = false
+        slots.append(slot)
+        closeWhenDone = true
+        pauseReading()
+    }
+
+    /// Encodes every answered slot at the head of the queue, stops at the first one still
+    /// waiting or streaming, and writes the result in one call.
+    private func writeReadyResponses() {
+        while activeStream == nil, let slot = slots.first, let response = slot.response {
+            let keepAlive = slot.keepAlive && !server.isShuttingDown
+            let isHead = slot.request?.method == .head
+            switch response.body {
+            case .bytes(let body):
+                HTTPResponseEncoder.appendHead(status: response.status, headers: response.headers,
+                                               contentLength: body.count, keepAlive: keepAlive,
+                                               date: server.dateHeader, to: &output)
+                if !isHead { output.append(contentsOf: body) }
+                finish(slot, status: response.status.code, bodyBytes: isHead ? 0 : body.count)
+                if !keepAlive { closeWhenDone = true }
+            case .stream(let stream):
+                HTTPResponseEncoder.appendHead(status: response.status, headers: response.headers, contentLength: nil,
+                                               keepAlive: keepAlive, date: server.dateHeader, to: &output)
+                if !keepAlive { closeWhenDone = true }
+                if isHead {
+                    stream.cancel()
+                    finish(slot, status: response.status.code, bodyBytes: 0)
+                } else {
+                    activeStream = (slot, stream)
+                    flushOutput()
+                    pullChunk()
+                    return
+                }
+            }
+        }
+        flushOutput()
+        if slots.isEmpty {
+            if closeWhenDone { closeAfterWrites() } else if !isReading { resumeReading() }
+        }
+    }
+
+    private func finish(_ slot: ResponseSlot, status: Int, bodyBytes: Int) {
+        slots.removeFirst()
+        if let onResponse = server.settings.onResponse, let request = slot.request {
+            onResponse(AccessLogEntry(method: request.method.description, path: request.path, status: status,
+                                      bodyBytes: bodyBytes,
+                                      durationMilliseconds: server.loop.nowMilliseconds - slot.startedAt, peer: peer))
+        }
+    }
+
+    private func flushOutput() {
+        guard !output.isEmpty, !isClosed else { return }
+        tcp.write(output)
+        output.removeAll(keepingCapacity: true)
+    }
+
+    /// Streams are pulled one chunk at a time, and the next chunk is asked for only once the
+    /// socket took the previous one: a slow reader slows the producer instead of filling memory.
+    private func pullChunk() {
+        guard let (slot, stream) = activeStream else { return }
+        stream.nextChunk { [weak self] result in
+            guard let self, !self.isClosed else { return }
+            switch result {
+            case .failure:
+                self.close()
+            case .success(nil):
+                self.output.append(contentsOf: HTTPResponseEncoder.lastChunk)
+                self.activeStream = nil
+                slot.streamedBytes += 0
+                self.finish(slot, status: slot.response?.status.code ?? 200, bodyBytes: slot.streamedBytes)
+                self.writeReadyResponses()
+            case .success(let chunk?):
+                slot.streamedBytes += chunk.count
+                HTTPResponseEncoder.appendChunk(chunk, to: &self.output)
+                let bytes = self.output
+                self.output.removeAll(keepingCapacity: true)
+                self.lastActivity = self.server.loop.nowMilliseconds
+                self.tcp.write(bytes) { [weak self] error in
+                    guard let self, !self.isClosed else { return }
+                    if error != nil { self.close() } else { self.pullChunk() }
+                }
+            }
+        }
+    }
+
+    private func closeAfterWrites() {
+        guard !isClosed else { return }
+        // An empty write completes after every earlier one, so nothing queued is cut off.
+        tcp.write([UInt8]()) { [weak self] _ in self?.close() }
+        if tcp.pendingWriteBytes == 0 { close() }
+    }
+
+    func checkTimeouts(now: UInt64) {
+        guard !isClosed else { return }
+        if let started = requestStartedAt, now - started >= server.settings.requestTimeoutMilliseconds {
+            requestStartedAt = nil
+            fail(with: HTTPResponse.error(.requestTimeout, "request not received in time"))
+            writeReadyResponses()
+        } else if slots.isEmpty, activeStream == nil, requestStartedAt == nil,
+                  now - lastActivity >= server.settings.idleTimeoutMilliseconds {
+            close()
+        }
+    }
+
+    func beginShutdown() {
+        if slots.isEmpty && requestStartedAt == nil {
+            close()
+        } else {
+            closeWhenDone = true
+            pauseReading()
+        }
+    }
+
+    func forceClose() { close() }
+
+    private func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        activeStream?.stream.cancel()
+        activeStream = nil
+        slots.removeAll()
+        tcp.close { [unowned server, self] in server.connectionDidClose(self) }
+    }
+}
+
+/// A request's place in the response order, filled in when its handler replies.
+private final class ResponseSlot {
+    let request: HTTPRequest?
+    let startedAt: UInt64
+    var response: HTTPResponse?
+    var keepAlive = true
+    var streamedBytes = 0
+
+    init(request: HTTPRequest?, startedAt: UInt64) {
+        self.request = request
+        self.startedAt = startedAt
+    }
+}

@@ -1,0 +1,61 @@
+import CLibUV
+
+/// A bound UDP socket on the loop: datagrams in through a callback, out with `send`.
+public final class UDPSocket: LoopHandle {
+    private var onDatagram: ((UnsafeRawBufferPointer, SocketAddress) -> Void)?
+    public private(set) var localAddress: SocketAddress
+
+    public init(loop: EventLoop, address: SocketAddress) throws(LoopError) {
+        localAddress = address
+        super.init(loop: loop, handleType: uv_udp_t.self)
+        let status = uv_udp_init(loop.uvLoop, udp)
+        guard status == 0 else {
+            discardUninitializedHandle()
+            throw LoopError(code: status, operation: "uv_udp_init")
+        }
+        adoptInitializedHandle()
+        do {
+            try LoopError.check(address.withSockaddr { uv_udp_bind(udp, $0, 0) }, "bind udp \(address)")
+            var storage = sockaddr_storage()
+            var length = espy_uv_sockaddr_storage_size()
+            let status = withUnsafeMutableBytes(of: &storage) {
+                uv_udp_getsockname(udp, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
+            }
+            try LoopError.check(status, "getsockname")
+            localAddress = withUnsafeBytes(of: storage) { SocketAddress($0.baseAddress!.assumingMemoryBound(to: sockaddr.self)) }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    var udp: UnsafeMutablePointer<uv_udp_t> { rawHandle.assumingMemoryBound(to: uv_udp_t.self) }
+
+    /// `onDatagram`'s bytes are valid only during the call.
+    public func startReceiving(_ onDatagram: @escaping (UnsafeRawBufferPointer, SocketAddress) -> Void) throws(LoopError) {
+        self.onDatagram = onDatagram
+        try LoopError.check(uv_udp_recv_start(udp, { handle, _, buffer in
+            let loop = LoopHandle.owner(of: handle, as: UDPSocket.self).loop
+            buffer!.pointee = uv_buf_init(loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                          UInt32(loop.readBuffer.count))
+        }, { handle, count, buffer, address, _ in
+            // count == 0 with no address means "nothing more to read now", not an empty datagram.
+            guard count >= 0, let address else { return }
+            let socket = LoopHandle.owner(of: handle, as: UDPSocket.self)
+            socket.onDatagram?(UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count), SocketAddress(address))
+        }), "uv_udp_recv_start")
+    }
+
+    public func send(_ bytes: [UInt8], to address: SocketAddress, completion: ((LoopError?) -> Void)? = nil) {
+        let request = bytes.withUnsafeBytes { WriteRequest<uv_udp_send_t>(copying: $0, completion: completion) }
+        var buffer = request.buffer
+        let status = address.withSockaddr {
+            uv_udp_send(request.request, udp, &buffer, 1, $0) { request, status in
+                WriteRequest<uv_udp_send_t>.finish(UnsafeMutableRawPointer(request!), status: status, operation: "udp send")
+            }
+        }
+        if status < 0 { WriteRequest<uv_udp_send_t>.finish(request.pointer, status: status, operation: "udp send") }
+    }
+
+    public override func willClose() { onDatagram = nil }
+}

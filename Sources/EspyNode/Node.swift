@@ -1,0 +1,128 @@
+import EspyAPI
+import EspyCore
+import EspyHTTP
+import EspyHTTPServer
+import EspyLoop
+import EspyStorage
+import Logging
+
+/// One EspyMetrics node: its loop, shard, HTTP API and signal handling, wired together.
+public final class Node {
+    public let config: NodeConfig
+    private let logger: Logger
+    private let loop: EventLoop
+    private var shard: Shard?
+    private var api: V1API?
+    private var server: HTTPServer?
+    private var signalWatchers: [SignalWatcher] = []
+    private var shutdownStarted = false
+
+    /// Opens the shard and binds the HTTP port; throws before serving anything if either fails.
+    public init(config: NodeConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        loop = try EventLoop()
+        try createDataDirectory(config.dataDirectory)
+        let shard = try Shard(loop: loop, settings: ShardSettings(
+            path: config.databasePath, partitionCount: config.partitions, dimensions: try config.parsedDimensions(),
+            readerCount: config.readers, durability: config.durability), logger: logger)
+        self.shard = shard
+        do {
+            let api = V1API(loop: loop, shard: shard, identity: NodeIdentity(name: config.name, datacenter: config.datacenter),
+                            logger: logger)
+            self.api = api
+            server = try HTTPServer(loop: loop, settings: httpSettings()) { request, reply in
+                api.handle(request, reply: reply)
+            }
+            for signal in [SIGINT, SIGTERM] {
+                signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] signal in
+                    self.handleSignal(signal)
+                })
+            }
+        } catch {
+            server?.shutdown {}
+            shard.close {}
+            loop.run()
+            throw error
+        }
+    }
+
+    private func httpSettings() throws -> HTTPServerSettings {
+        var settings = HTTPServerSettings(address: try SocketAddress(parsing: config.httpAddress))
+        settings.maxConnections = config.maxConnections
+        settings.idleTimeoutMilliseconds = UInt64(config.idleTimeoutMilliseconds)
+        settings.requestTimeoutMilliseconds = UInt64(config.requestTimeoutMilliseconds)
+        settings.shutdownGraceMilliseconds = UInt64(config.shutdownGraceMilliseconds)
+        settings.limits = HTTPRequestParser.Limits(maxHeaderBytes: config.maxHeaderBytes, maxBodyBytes: config.maxBodyBytes)
+        if logger.logLevel <= .debug {
+            settings.onResponse = { [logger] entry in
+                logger.debug("request", metadata: [
+                    "http/method": "\(entry.method)", "http/path": "\(entry.path)", "http/status": "\(entry.status)",
+                    "http/bytes": "\(entry.bodyBytes)", "http/ms": "\(entry.durationMilliseconds)", "http/peer": "\(entry.peer)",
+                ])
+            }
+        }
+        return settings
+    }
+
+    /// The address the HTTP server actually bound (port 0 resolves here).
+    public var httpAddress: SocketAddress? { server?.localAddress }
+
+    /// Serves until SIGINT/SIGTERM has drained everything; returns the process exit code.
+    public func run() -> Int32 {
+        logger.info("node serving", metadata: [
+            "node/name": "\(config.name)", "node/datacenter": "\(config.datacenter)",
+            "http/address": "\(httpAddress?.description ?? config.httpAddress)",
+            "storage/path": "\(config.databasePath)", "storage/records": "\(shard?.recordCount ?? 0)",
+        ])
+        loop.run()
+        loop.close()
+        logger.info("node stopped", metadata: ["node/name": "\(config.name)"])
+        return 0
+    }
+
+    private func handleSignal(_ signal: Int32) {
+        guard !shutdownStarted else {
+            logger.warning("second signal: exiting without waiting for in-flight requests")
+            exit(1)
+        }
+        shutdownStarted = true
+        logger.info("shutting down: no new connections, finishing in-flight requests", metadata: ["signal": "\(signal)"])
+        shutdown()
+    }
+
+    /// Stop accepting, let in-flight requests finish, then close the shard cleanly.
+    public func shutdown() {
+        server?.shutdown { [self] in
+            server = nil
+            shard?.close { [self] in
+                shard = nil
+                for watcher in signalWatchers { watcher.close() }
+                signalWatchers = []
+            }
+        }
+    }
+}
+
+/// `mkdir -p`: creates the data directory and any missing parents.
+private func createDataDirectory(_ path: String) throws {
+    var info = stat()
+    if stat(path, &info) == 0 {
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw ConfigError(key: "node.data_dir", "'\(path)' exists and is not a directory")
+        }
+        return
+    }
+    if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+        try createDataDirectory(String(path[..<slash]))
+    }
+    guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+        throw ConfigError(key: "node.data_dir", "cannot create '\(path)': \(String(cString: strerror(errno)))")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,110 @@
+import EspyCore
+import EspyLoop
+import EspyStorage
+import Logging
+
+/// Everything a node is configured with. Defaults are the embedded configuration: a node with no
+/// file and no flags serves on 127.0.0.1 with its data in ./data. cluster.toml.example documents
+/// each key; keep the two in step.
+public struct NodeConfig {
+    // [node]
+    public var name: String = NodeConfig.hostName()
+    public var datacenter: String = "dc1"
+    public var dataDirectory: String = "./data"
+    public var logLevel: Logger.Level = .info
+
+    // [http]
+    public var httpAddress: String = "127.0.0.1:8888"
+    public var maxBodyBytes: Int = 16 * 1024 * 1024
+    public var maxHeaderBytes: Int = 32 * 1024
+    public var maxConnections: Int = 4096
+    public var idleTimeoutMilliseconds: Int = 60_000
+    public var requestTimeoutMilliseconds: Int = 30_000
+    public var shutdownGraceMilliseconds: Int = 10_000
+
+    // [gossip]: membership arrives with the gossip module; the addresses are validated now so a
+    // config written today keeps working.
+    public var gossipAddress: String = "127.0.0.1:7946"
+    public var joinSeeds: [String] = []
+
+    // [cluster]
+    public var partitions: Int = 4096
+
+    // [storage]
+    public var dimensions: [String] = ShardSettings.defaultDimensions.map(\.description)
+    public var readers: Int = 2
+    public var durability: ShardSettings.Durability = .full
+
+    public init() {}
+
+    /// The database file inside the data directory.
+    public var databasePath: String { dataDirectory + "/shard.sqlite" }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "espymetrics" }
+        let name = String(cString: buffer)
+        return name.isEmpty ? "espymetrics" : name
+    }
+
+    /// Checks every value that can be wrong in a way the types do not catch.
+    public func validate() throws(ConfigError) {
+        guard !name.isEmpty else { throw ConfigError(key: "node.name", "must not be empty") }
+        guard !datacenter.isEmpty else { throw ConfigError(key: "node.datacenter", "must not be empty") }
+        guard !dataDirectory.isEmpty else { throw ConfigError(key: "node.data_dir", "must not be empty") }
+        try checkAddress(httpAddress, key: "http.address")
+        try checkAddress(gossipAddress, key: "gossip.address")
+        for seed in joinSeeds { try checkAddress(seed, key: "gossip.join") }
+        try checkPositive(maxBodyBytes, key: "http.max_body_bytes")
+        try checkPositive(maxHeaderBytes, key: "http.max_header_bytes")
+        try checkPositive(maxConnections, key: "http.max_connections")
+        try checkPositive(idleTimeoutMilliseconds, key: "http.idle_timeout_ms")
+        try checkPositive(requestTimeoutMilliseconds, key: "http.request_timeout_ms")
+        try checkPositive(shutdownGraceMilliseconds, key: "http.shutdown_grace_ms")
+        guard (1...1_000_000).contains(partitions) else {
+            throw ConfigError(key: "cluster.partitions", "must be between 1 and 1000000, got \(partitions)")
+        }
+        guard (1...64).contains(readers) else { throw ConfigError(key: "storage.readers", "must be between 1 and 64, got \(readers)") }
+        _ = try parsedDimensions()
+    }
+
+    func parsedDimensions() throws(ConfigError) -> [FieldPath] {
+        var paths: [FieldPath] = []
+        for text in dimensions {
+            do { paths.append(try FieldPath(parsing: text)) } catch {
+                throw ConfigError(key: "storage.dimensions", "\(error)")
+            }
+        }
+        guard Set(paths).count == paths.count else { throw ConfigError(key: "storage.dimensions", "lists a path twice") }
+        return paths
+    }
+
+    private func checkAddress(_ text: String, key: String) throws(ConfigError) {
+        do { _ = try SocketAddress(parsing: text) } catch {
+            throw ConfigError(key: key, "'\(text)' is not a numeric HOST:PORT address (e.g. 127.0.0.1:8888)")
+        }
+    }
+
+    private func checkPositive(_ value: Int, key: String) throws(ConfigError) {
+        guard value > 0 else { throw ConfigError(key: key, "must be greater than 0, got \(value)") }
+    }
+}
+
+/// A configuration problem, naming the key (`http.address`) so the operator knows where to look.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let key: String
+    public let reason: String
+
+    public init(key: String, _ reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { key.isEmpty ? reason : "\(key): \(reason)" }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,170 @@
+import EspyCore
+import EspyLoop
+import Logging
+
+/// A node's SQLite shard, as the loop sees it: every call returns at once and completes later on
+/// the loop thread, while SQLite runs on the thread pool.
+///
+/// Writes are group-committed: while one transaction is in flight, new writes queue up, and the
+/// next transaction takes them all, so many small acknowledged writes share one commit. Reads
+/// run on a small pool of read connections, concurrently with the writer (WAL mode).
+public final class Shard {
+    public let settings: ShardSettings
+    private let loop: EventLoop
+    private let logger: Logger
+    private var writer: ShardWriter?
+    private var idleReaders: [ShardReader]
+    private var allReaders: [ShardReader]
+    private var readerWaiters: [(ShardReader) -> Void] = []
+    private var queuedWrites: [(records: [PreparedRecord], completion: (Result<WriteOutcome, StorageError>) -> Void)] = []
+    private var writeInFlight = false
+    private var onIdle: (() -> Void)?
+    public private(set) var isClosed = false
+
+    /// Records stored, kept on the loop so health checks need no SQLite call.
+    public private(set) var recordCount: Int
+
+    /// Opens (creating or migrating) the shard. Blocking: call before the loop starts serving.
+    public init(loop: EventLoop, settings: ShardSettings, logger: Logger = Logger(label: "espymetrics.storage")) throws(StorageError) {
+        self.loop = loop
+        self.settings = settings
+        self.logger = logger
+        let connection = try SQLiteConnection(path: settings.path)
+        do {
+            try connection.execute("PRAGMA journal_mode = WAL")
+            try connection.execute("PRAGMA synchronous = \(settings.durability == .full ? "FULL" : "NORMAL")")
+            try ShardSchema.migrate(connection)
+            try Shard.checkPartitionCount(connection, settings.partitionCount)
+            writer = try ShardWriter(connection: connection, dimensions: settings.dimensions)
+        } catch {
+            connection.close()
+            throw error
+        }
+        var readers: [ShardReader] = []
+        do {
+            for _ in 0..<max(1, settings.readerCount) {
+                let readConnection = try SQLiteConnection(path: settings.path, readOnly: true)
+                readers.append(ShardReader(connection: readConnection, dimensions: settings.dimensions))
+            }
+            recordCount = try readers[0].recordCount()
+        } catch {
+            for reader in readers { reader.connection.close() }
+            connection.close()
+            throw error
+        }
+        idleReaders = readers
+        allReaders = readers
+    }
+
+    /// The partition count is fixed for the life of the data; a mismatch would misplace records.
+    private static func checkPartitionCount(_ connection: SQLiteConnection, _ partitionCount: Int) throws(StorageError) {
+        let statement = try connection.statement("SELECT value FROM meta WHERE key = 'partitions'")
+        if try statement.step() {
+            let stored = statement.text(0)
+            guard stored == String(partitionCount) else {
+                throw StorageError(code: 0, message: "this data directory was created with partitions = \(stored), "
+                                   + "but the configuration says \(partitionCount); the partition count cannot change")
+            }
+        } else {
+            try connection.statement("INSERT INTO meta (key, value) VALUES ('partitions', ?1)").bind(1, String(partitionCount)).run()
+        }
+    }
+
+    // MARK: Writes
+
+    /// Stores `records`, completing only after they are committed.
+    public func write(_ records: [PreparedRecord], completion: @escaping (Result<WriteOutcome, StorageError>) -> Void) {
+        guard !isClosed else {
+            completion(.failure(StorageError(code: 0, message: "shard is closed")))
+            return
+        }
+        queuedWrites.append((records, completion))
+        startNextWrite()
+    }
+
+    private func startNextWrite() {
+        guard !writeInFlight, !queuedWrites.isEmpty, let writer else { return }
+        let batch = queuedWrites
+        queuedWrites = []
+        writeInFlight = true
+        let requests = batch.map(\.records)
+        loop.runBlocking({ Result { () throws(StorageError) in try writer.insert(requests) } }) { [self] result in
+            writeInFlight = false
+            switch result {
+            case .success(let outcomes):
+                for (entry, outcome) in zip(batch, outcomes) {
+                    recordCount += outcome.inserted
+                    entry.completion(.success(outcome))
+                }
+            case .failure(let error):
+                logger.error("write transaction failed", metadata: ["storage/error": "\(error)", "storage/requests": "\(batch.count)"])
+                for entry in batch { entry.completion(.failure(error)) }
+            }
+            startNextWrite()
+            checkIdle()
+        }
+    }
+
+    // MARK: Reads
+
+    public func count(_ query: CountQuery, completion: @escaping (Result<CountResult, StorageError>) -> Void) {
+        withReader({ (reader) throws(StorageError) in try reader.count(query) }, completion: completion)
+    }
+
+    /// One page of the NDJSON export, after `cursor` (nil: from the start).
+    public func exportPage(after cursor: ExportCursor?, since: Timestamp?, until: Timestamp?, maxBytes: Int = 256 * 1024,
+                           completion: @escaping (Result<ExportPage, StorageError>) -> Void) {
+        withReader({ (reader) throws(StorageError) in
+            try reader.exportPage(after: cursor, since: since, until: until, maxBytes: maxBytes)
+        }, completion: completion)
+    }
+
+    private func withReader<T>(_ work: @escaping (ShardReader) throws(StorageError) -> T,
+                               completion: @escaping (Result<T, StorageError>) -> Void) {
+        guard !isClosed else {
+            completion(.failure(StorageError(code: 0, message: "shard is closed")))
+            return
+        }
+        let run: (ShardReader) -> Void = { [self] reader in
+            loop.runBlocking({ Result { () throws(StorageError) in try work(reader) } }) { [self] result in
+                releaseReader(reader)
+                completion(result)
+            }
+        }
+        if let reader = idleReaders.popLast() { run(reader) } else { readerWaiters.append(run) }
+    }
+
+    private func releaseReader(_ reader: ShardReader) {
+        if !readerWaiters.isEmpty {
+            readerWaiters.removeFirst()(reader)
+        } else {
+            idleReaders.append(reader)
+            checkIdle()
+        }
+    }
+
+    // MARK: Closing
+
+    private var isIdle: Bool { !writeInFlight && queuedWrites.isEmpty && idleReaders.count == allReaders.count }
+
+    private func checkIdle() {
+        guard isIdle, let onIdle else { return }
+        self.onIdle = nil
+        onIdle()
+    }
+
+    /// Waits for queued and running work, then closes every connection (checkpointing the WAL).
+    public func close(_ completion: @escaping () -> Void) {
+        onIdle = { [self] in
+            isClosed = true
+            for reader in allReaders { reader.connection.close() }
+            if let writer {
+                try? writer.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                writer.connection.close()
+            }
+            writer = nil
+            completion()
+        }
+        checkIdle()
+    }
+}

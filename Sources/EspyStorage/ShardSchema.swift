@@ -1,0 +1,54 @@
+/// The shard's tables, as an append-only list of migrations; `PRAGMA user_version` records how
+/// many have run. Never edit a released migration: add the next one.
+enum ShardSchema {
+    static let migrations: [String] = [
+        // 1: records kept as received, plus the per-day rollups that answer common counts.
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE records (
+            seq INTEGER PRIMARY KEY,
+            id BLOB NOT NULL UNIQUE,
+            partition INTEGER NOT NULL,
+            server_time INTEGER NOT NULL,
+            dims BLOB NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX records_by_time ON records (server_time, id, dims);
+        CREATE TABLE dimensions (slot INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+        CREATE TABLE dimension_values (
+            value_id INTEGER PRIMARY KEY,
+            slot INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            UNIQUE (slot, value)
+        );
+        CREATE TABLE daily_counts (
+            slot INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            value_id INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (slot, day, value_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE daily_totals (day INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+        """,
+        // 2: per-partition access, for reading and repairing one partition at a time in a cluster.
+        """
+        CREATE INDEX records_by_partition ON records (partition, server_time);
+        """,
+    ]
+
+    static var currentVersion: Int { migrations.count }
+
+    /// Brings the file up to `currentVersion`, one transaction per migration.
+    static func migrate(_ connection: SQLiteConnection) throws(StorageError) {
+        let version = Int(try connection.scalarInt("PRAGMA user_version"))
+        guard version <= currentVersion else {
+            throw StorageError(code: 0, message: "database schema version \(version) is newer than this build (\(currentVersion)); refusing to open it")
+        }
+        for index in version..<currentVersion {
+            try connection.transaction { () throws(StorageError) in
+                try connection.execute(migrations[index])
+                try connection.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}

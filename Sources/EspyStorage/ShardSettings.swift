@@ -1,0 +1,36 @@
+import EspyCore
+
+/// Where a shard lives and how it stores; fixed for the life of the shard's process.
+public struct ShardSettings: Sendable {
+    /// The SQLite file (its -wal and -shm files sit beside it).
+    public var path: String
+    /// Fixed for the life of the data: records are placed by `partition = hash(id) mod partitionCount`.
+    public var partitionCount: Int
+    /// Paths whose per-day counts are kept at ingest, so counts by them never scan records.
+    public var dimensions: [FieldPath]
+    /// Read connections, i.e. queries that can run at once on the thread pool.
+    public var readerCount: Int
+    /// `full` fsyncs every commit (an acknowledged write survives power loss); `normal`
+    /// survives a process crash only.
+    public var durability: Durability
+
+    public enum Durability: String, Sendable, CaseIterable {
+        case full, normal
+    }
+
+    public init(path: String, partitionCount: Int = 4096, dimensions: [FieldPath] = ShardSettings.defaultDimensions,
+                readerCount: Int = 2, durability: Durability = .full) {
+        self.path = path
+        self.partitionCount = partitionCount
+        self.dimensions = dimensions
+        self.readerCount = readerCount
+        self.durability = durability
+    }
+
+    /// The profile fields people group by most (see docs/api.md).
+    public static let defaultDimensions: [FieldPath] = [
+        "python$version_info$0", "python$version_info$1", "python$implementation", "python$is_64bit",
+        "python$openssl_version", "python$sqlite_version", "uname$system", "uname$machine",
+        "linux_dist$name", "linux_dist$version",
+    ].map { try! FieldPath(parsing: $0) }
+}

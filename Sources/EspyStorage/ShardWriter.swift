@@ -1,0 +1,143 @@
+import EspyCore
+
+/// What one write request did to the shard.
+public struct WriteOutcome: Sendable, Equatable {
+    /// Records newly stored.
+    public var inserted: Int
+    /// Records the shard already held (same content-derived id), e.g. from a retried batch.
+    public var duplicates: Int
+
+    public init(inserted: Int = 0, duplicates: Int = 0) {
+        self.inserted = inserted
+        self.duplicates = duplicates
+    }
+}
+
+/// The shard's single writer: inserts records and keeps the rollups and the dimension value
+/// dictionary in step, all in the caller's transaction. Used by one job at a time.
+final class ShardWriter: @unchecked Sendable {
+    // @unchecked Sendable: the Shard runs at most one write job at a time, so the connection
+    // and the dictionary below are never touched by two threads at once.
+    let connection: SQLiteConnection
+    private let extractor: JSONPathExtractor
+    private var valueIDs: [[String: UInt32]]
+
+    init(connection: SQLiteConnection, dimensions: [FieldPath]) throws(StorageError) {
+        self.connection = connection
+        self.extractor = JSONPathExtractor(paths: dimensions)
+        self.valueIDs = Array(repeating: [:], count: dimensions.count)
+        let stored = try storedDimensions()
+        if stored != dimensions.map(\.description) {
+            try rebuildDimensions()
+        }
+        try loadValueIDs()
+    }
+
+    private func storedDimensions() throws(StorageError) -> [String] {
+        let statement = try connection.statement("SELECT path FROM dimensions ORDER BY slot")
+        var paths: [String] = []
+        while try statement.step() { paths.append(statement.text(0)) }
+        return paths
+    }
+
+    private func loadValueIDs() throws(StorageError) {
+        valueIDs = Array(repeating: [:], count: extractor.paths.count)
+        let statement = try connection.statement("SELECT slot, value, value_id FROM dimension_values")
+        while try statement.step() {
+            let slot = Int(statement.int(0))
+            if slot < valueIDs.count { valueIDs[slot][statement.text(1)] = UInt32(statement.int(2)) }
+        }
+    }
+
+    /// Stores several write requests in one transaction (group commit); every request gets its
+    /// own outcome, and either all of them are committed or none.
+    func insert(_ requests: [[PreparedRecord]]) throws(StorageError) -> [WriteOutcome] {
+        do {
+            return try connection.transaction { () throws(StorageError) -> [WriteOutcome] in
+                var delta = RollupDelta()
+                let insertRecord = try connection.statement("""
+                    INSERT OR IGNORE INTO records (id, partition, server_time, dims, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                    """)
+                var outcomes: [WriteOutcome] = []
+                for records in requests {
+                    var outcome = WriteOutcome()
+                    for record in records {
+                        let ids = try dimensionValueIDs(of: record.body)
+                        try insertRecord.bind(1, blob: record.id.bytes).bind(2, record.partition)
+                            .bind(3, record.serverTime.microseconds).bind(4, blob: DimensionValues.pack(ids))
+                            .bind(5, text: record.body).run()
+                        if connection.changes == 1 {
+                            outcome.inserted += 1
+                            delta.add(day: record.serverTime.day, valueIDs: ids)
+                        } else {
+                            outcome.duplicates += 1
+                        }
+                    }
+                    outcomes.append(outcome)
+                }
+                try delta.write(to: connection)
+                return outcomes
+            }
+        } catch {
+            // Value ids handed out inside the rolled-back transaction no longer exist.
+            try? loadValueIDs()
+            throw error
+        }
+    }
+
+    private func dimensionValueIDs(of body: [UInt8]) throws(StorageError) -> [UInt32] {
+        let keys = body.withUnsafeBufferPointer { extractor.groupingKeys(from: $0) }
+        var ids: [UInt32] = []
+        ids.reserveCapacity(keys.count)
+        for (slot, key) in keys.enumerated() {
+            guard let key else {
+                ids.append(DimensionValues.missing)
+                continue
+            }
+            if let id = valueIDs[slot][key] {
+                ids.append(id)
+                continue
+            }
+            try connection.statement("INSERT INTO dimension_values (slot, value) VALUES (?1, ?2)")
+                .bind(1, slot).bind(2, key).run()
+            let id = UInt32(connection.lastInsertRowID)
+            valueIDs[slot][key] = id
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// The declared dimensions changed (or the shard is new): recompute every record's packed
+    /// values and all rollups from the stored bodies, in one transaction.
+    private func rebuildDimensions() throws(StorageError) {
+        try connection.transaction { () throws(StorageError) in
+            try connection.execute("""
+                DELETE FROM daily_counts; DELETE FROM daily_totals; DELETE FROM dimension_values; DELETE FROM dimensions;
+                """)
+            valueIDs = Array(repeating: [:], count: extractor.paths.count)
+            for (slot, path) in extractor.paths.enumerated() {
+                try connection.statement("INSERT INTO dimensions (slot, path) VALUES (?1, ?2)")
+                    .bind(1, slot).bind(2, path.description).run()
+            }
+            var delta = RollupDelta()
+            var lastSeq: Int64 = 0
+            while true {
+                let page = try connection.statement("SELECT seq, server_time, body FROM records WHERE seq > ?1 ORDER BY seq LIMIT 10000")
+                page.bind(1, lastSeq)
+                var rows: [(seq: Int64, day: Int64, body: [UInt8])] = []
+                while try page.step() {
+                    rows.append((page.int(0), Timestamp(microseconds: page.int(1)).day, Array(page.bytes(2))))
+                }
+                guard let last = rows.last else { break }
+                lastSeq = last.seq
+                let update = try connection.statement("UPDATE records SET dims = ?1 WHERE seq = ?2")
+                for row in rows {
+                    let ids = try dimensionValueIDs(of: row.body)
+                    try update.bind(1, blob: DimensionValues.pack(ids)).bind(2, row.seq).run()
+                    delta.add(day: row.day, valueIDs: ids)
+                }
+            }
+            try delta.write(to: connection)
+        }
+    }
+}

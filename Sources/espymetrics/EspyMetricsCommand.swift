@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct EspyMetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "espymetrics",
+        abstract: "Clustered analytics of how Python is used across an organisation.",
+        discussion: """
+            Python processes report their environment (version, implementation, OS, distro, \
+            architecture, OpenSSL/SQLite versions) to a node; people and services ask any node \
+            group-by questions such as "how many records per major Python version".
+
+            Start a node with embedded defaults (HTTP on 127.0.0.1:8888, data in ./data):
+              espymetrics serve
+            """,
+        subcommands: [ServeCommand.self])
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import EspyNode
+import Logging
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a node: HTTP API on its SQLite shard.",
+        discussion: """
+            Settings come from embedded defaults, then the TOML file given with --config (see \
+            cluster.toml.example for every key), then these flags. A bad setting stops the node \
+            with a message naming the key and exit code 2. SIGINT or SIGTERM shut the node down \
+            gracefully: no new connections, in-flight requests finish, the shard is closed, exit 0.
+
+            Examples:
+              espymetrics serve
+              espymetrics serve --http 0.0.0.0:8888 --data-dir /var/lib/espymetrics
+              espymetrics serve --config /etc/espymetrics/cluster.toml --name node-7
+            """)
+
+    @Option(help: ArgumentHelp("TOML configuration file.", valueName: "file"))
+    var config: String?
+
+    @Option(help: "Node name (default: the host name).")
+    var name: String?
+
+    @Option(help: "Datacenter this node runs in (default: dc1).")
+    var datacenter: String?
+
+    @Option(help: ArgumentHelp("HTTP listen address (default: 127.0.0.1:8888).", valueName: "host:port"))
+    var http: String?
+
+    @Option(help: ArgumentHelp("Gossip listen address, UDP and TCP (default: 127.0.0.1:7946).", valueName: "host:port"))
+    var gossip: String?
+
+    @Option(help: ArgumentHelp("Gossip seed to join; repeatable.", valueName: "host:port"))
+    var join: [String] = []
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory of the node's shard (default: ./data).", valueName: "dir"))
+    var dataDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: info).")
+    var logLevel: String?
+
+    func run() throws {
+        let nodeConfig: NodeConfig
+        do {
+            nodeConfig = try resolvedConfig()
+        } catch {
+            printError("espymetrics: configuration error: \(error)")
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = nodeConfig.logLevel
+            return handler
+        }
+        var logger = Logger(label: "espymetrics")
+        logger.logLevel = nodeConfig.logLevel
+        let node: Node
+        do {
+            node = try Node(config: nodeConfig, logger: logger)
+        } catch let error as ConfigError {
+            printError("espymetrics: configuration error: \(error)")
+            throw ExitCode(2)
+        } catch {
+            printError("espymetrics: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let status = node.run()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    private func resolvedConfig() throws -> NodeConfig {
+        var config = NodeConfig()
+        if let path = self.config {
+            guard let text = readTextFile(path) else {
+                throw ConfigError(key: "--config", "cannot read '\(path)'")
+            }
+            try config.apply(toml: text)
+        }
+        if let name { config.name = name }
+        if let datacenter { config.datacenter = datacenter }
+        if let http { config.httpAddress = http }
+        if let gossip { config.gossipAddress = gossip }
+        if !join.isEmpty { config.joinSeeds = join }
+        if let dataDirectory { config.dataDirectory = dataDirectory }
+        if let logLevel {
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw ConfigError(key: "--log-level", "'\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.logLevel = level
+        }
+        try config.validate()
+        return config
+    }
+}
