@@ -1,0 +1,115 @@
+import Foundation
+
+/// A real `espymetrics serve` process for end-to-end tests: started on an ephemeral HTTP port,
+/// its log captured (and printed only when a test fails), stopped with real signals.
+public final class NodeProcess {
+    public let process = Process()
+    public let dataDirectory: String
+    public private(set) var httpPort = 0
+    private let logPipe = Pipe()
+    private var logBytes = Data()
+    private let logLock = NSLock()
+
+    /// The built executable: $ESPYMETRICS_BIN, or `espymetrics` beside the test bundle.
+    public static var executablePath: String {
+        if let path = ProcessInfo.processInfo.environment["ESPYMETRICS_BIN"] { return path }
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("espymetrics").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("espymetrics").path
+    }
+
+    /// Starts a node and waits until its HTTP port answers.
+    public init(dataDirectory: String, name: String = "test-node", extraArguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory
+        process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
+        process.arguments = ["serve", "--http", "127.0.0.1:0", "--data-dir", dataDirectory, "--name", name] + extraArguments
+        process.standardOutput = logPipe
+        process.standardError = logPipe
+        logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.logLock.lock()
+            self.logBytes.append(data)
+            self.logLock.unlock()
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let port = boundPort() {
+                httpPort = port
+                return
+            }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        terminateHard()
+        throw NodeProcessError(message: "node did not start; log:\n\(log)")
+    }
+
+    public var log: String {
+        logLock.lock()
+        defer { logLock.unlock() }
+        return String(decoding: logBytes, as: UTF8.self)
+    }
+
+    /// The port from the node's "node serving" log line (it binds port 0, so only it knows).
+    private func boundPort() -> Int? {
+        guard let range = log.range(of: #"http/address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return Int(log[range].split(separator: ":").last!)
+    }
+
+    /// Sends one request on a fresh connection and reads the response.
+    public func request(_ method: String, _ target: String, body: [UInt8] = [], contentType: String? = nil,
+                        timeout: TimeInterval = 60) throws -> RawHTTPResponse {
+        let client = try RawHTTPClient(port: httpPort, receiveTimeout: timeout)
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n"
+        if let contentType { head += "Content-Type: \(contentType)\r\n" }
+        try client.send(Array((head + "\r\n").utf8) + body)
+        guard let response = client.readResponses(1).first else {
+            throw NodeProcessError(message: "no response to \(method) \(target)")
+        }
+        return response
+    }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit and returns its status, or nil after `timeout`.
+    public func waitForExit(timeout: TimeInterval = 30) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    public func terminateHard() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { terminateHard() }
+}
+
+public struct NodeProcessError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Runs the executable to completion (for --help and configuration errors).
+public func runEspyMetrics(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}

@@ -1,0 +1,45 @@
+/// Deterministic Python environment profiles shaped like the original collector's, for tests
+/// that need many realistic records and the ground truth about them.
+public struct ProfileGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+
+    public mutating func next(below bound: Int) -> Int {
+        // SplitMix64: small, seedable, good enough for test data.
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(bound))
+    }
+
+    public struct Profile {
+        public let uuid: String
+        public let major: Int
+        public let minor: Int
+        public let system: String
+        public let machine: String
+        public let release: String
+        public let json: String
+    }
+
+    public static let versions = [(2, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
+    public static let systems = ["Linux", "Darwin", "Windows"]
+    public static let machines = ["x86_64", "aarch64", "arm64"]
+
+    public mutating func profile(index: Int) -> Profile {
+        let (major, minor) = ProfileGenerator.versions[next(below: ProfileGenerator.versions.count)]
+        let system = ProfileGenerator.systems[next(below: ProfileGenerator.systems.count)]
+        let machine = ProfileGenerator.machines[next(below: ProfileGenerator.machines.count)]
+        let release = "6.\(next(below: 12)).\(next(below: 30))"
+        let uuid = "rec-\(index)-\(next(below: 1_000_000_000))"
+        let json = #"{"username":"user\#(next(below: 500))","uuid":"\#(uuid)","hostname":"host\#(next(below: 2000))","# +
+            #""uname":{"system":"\#(system)","node":"n","release":"\#(release)","version":"1 SMP","machine":"\#(machine)","processor":""},"# +
+            #""linux_dist":{"name":"debian","version":"12"},"time":{"utc":"2026-11-29 10:00:00","std_utc_offset":0},"# +
+            #""python":{"argv":"app.py","bin":"/usr/bin/python3","is_64bit":true,"version":"\#(major).\#(minor).1","# +
+            #""version_info":[\#(major),\#(minor),1,"final",0],"implementation":"CPython","openssl_version":"OpenSSL 3.0.15","# +
+            #""sqlite_version":"3.40.1","have_ucs4":true,"have_readline":true}}"#
+        return Profile(uuid: uuid, major: major, minor: minor, system: system, machine: machine, release: release, json: json)
+    }
+}

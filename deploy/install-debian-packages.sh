@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what building and testing EspyMetrics needs on Debian (run as root). The Swift
+# toolchain itself is expected on PATH (swift.org's Linux release).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    pkg-config libuv1-dev libsqlite3-dev libhttp-parser-dev sqlite3 >/dev/null
+# The Python collector's tests use pytest; install it only where the interpreter lacks it.
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
