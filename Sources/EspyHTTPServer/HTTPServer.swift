@@ -12,6 +12,7 @@ public final class HTTPServer {
     let handler: Handler
     private var listener: TCPListener?
     private var sweepTimer: Timer?
+    private var graceTimer: Timer?
     private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
     private var onDrained: (() -> Void)?
     private(set) var isShuttingDown = false
@@ -82,7 +83,10 @@ public final class HTTPServer {
             finishShutdown()
             return
         }
-        sweepTimer?.start(after: settings.shutdownGraceMilliseconds) { [unowned self] in
+        // The sweep keeps running meanwhile, so lingering closes still finish on time.
+        let grace = try? Timer(loop: loop)
+        graceTimer = grace
+        grace?.start(after: settings.shutdownGraceMilliseconds) { [unowned self] in
             for connection in Array(self.connections.values) { connection.forceClose() }
         }
     }
@@ -90,6 +94,8 @@ public final class HTTPServer {
     private func finishShutdown() {
         sweepTimer?.close()
         sweepTimer = nil
+        graceTimer?.close()
+        graceTimer = nil
         let completion = onDrained
         onDrained = nil
         completion?()

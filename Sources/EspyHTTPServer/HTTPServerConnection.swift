@@ -21,6 +21,8 @@ final class HTTPServerConnection {
     private var isClosed = false
     private var lastActivity: UInt64
     private var requestStartedAt: UInt64?
+    /// Set once the connection only waits for the client to close (see `closeAfterWrites`).
+    private var lingeringSince: UInt64?
 
     init(server: HTTPServer, tcp: TCPConnection) {
         self.server = server
@@ -181,15 +183,32 @@ final class HTTPServerConnection {
         }
     }
 
+    /// Lingering close: send FIN after the queued responses, then read and discard until the
+    /// client closes too. Closing at once while request bytes are still unread would make the
+    /// kernel send RST, and the client could lose the very response (a 413, say) explaining why.
     private func closeAfterWrites() {
-        guard !isClosed else { return }
-        // An empty write completes after every earlier one, so nothing queued is cut off.
-        tcp.write([UInt8]()) { [weak self] _ in self?.close() }
-        if tcp.pendingWriteBytes == 0 { close() }
+        guard !isClosed, lingeringSince == nil else { return }
+        lingeringSince = server.loop.nowMilliseconds
+        tcp.shutdownWrites { [weak self] error in
+            guard let self, !self.isClosed else { return }
+            if error != nil { return self.close() }
+            self.isReading = true
+            self.tcp.startReading { [weak self] event in
+                if case .data = event { return }
+                self?.close()
+            }
+        }
     }
+
+    /// How long a lingering close waits for the client's FIN before closing anyway.
+    static let lingerMilliseconds: UInt64 = 2_000
 
     func checkTimeouts(now: UInt64) {
         guard !isClosed else { return }
+        if let lingeringSince {
+            if now - lingeringSince >= HTTPServerConnection.lingerMilliseconds { close() }
+            return
+        }
         if let started = requestStartedAt, now - started >= server.settings.requestTimeoutMilliseconds {
             requestStartedAt = nil
             fail(with: HTTPResponse.error(.requestTimeout, "request not received in time"))

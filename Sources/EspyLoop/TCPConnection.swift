@@ -107,6 +107,24 @@ public final class TCPConnection: LoopHandle {
         bytes.withUnsafeBytes { write($0, completion: completion) }
     }
 
+    /// Sends FIN once every queued write is out; reading stays possible. `completion` runs on the loop.
+    public func shutdownWrites(_ completion: @escaping (LoopError?) -> Void) {
+        guard !isClosing else { return completion(LoopError(code: Int32(UV_ECANCELED.rawValue), operation: "shutdown")) }
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        request.initialize(to: uv_shutdown_t())
+        request.pointee.data = Unmanaged.passRetained(WriteCompletion(completion)).toOpaque()
+        let status = uv_shutdown(request, stream) { request, status in
+            let completion = Unmanaged<WriteCompletion>.fromOpaque(request!.pointee.data).takeRetainedValue()
+            request!.deallocate()
+            completion.callback(status < 0 ? LoopError(code: status, operation: "shutdown") : nil)
+        }
+        if status < 0 {
+            Unmanaged<WriteCompletion>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            completion(LoopError(code: status, operation: "shutdown"))
+        }
+    }
+
     /// Bytes accepted by `write` that the kernel has not taken yet: the measure for back-pressure.
     public var pendingWriteBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) }
 
