@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, top to bottom; each target depends only on targets above it.
 //   C shims (CLibUV, CHTTPParser, CSQLite)  →  EspyCore (pure model)
-//   EspyLoop (sole libuv user)  →  EspyHTTP (sans-I/O HTTP)  →  EspyHTTPServer (HTTP on the loop)
+//   EspyLoop (sole libuv user)  →  EspyHTTP (sans-I/O HTTP)  →  EspyHTTPServer / EspyHTTPClient (HTTP on the loop)
+//   EspyGossipWire (memberlist wire format, pure)
 //   EspyStorage (sole SQLite user)  →  EspyAPI (/v1 endpoints)  →  EspyNode (wiring)  →  espymetrics (CLI)
 let package = Package(
     name: "EspyMetrics",
@@ -24,10 +25,12 @@ let package = Package(
 
         .target(name: "EspyCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "EspyLoop", dependencies: ["CLibUV"]),
+        .target(name: "EspyGossipWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "EspyHTTP", dependencies: ["CHTTPParser", "EspyCore"]),
         .target(name: "EspyHTTPServer", dependencies: [
             "EspyLoop", "EspyHTTP", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "EspyHTTPClient", dependencies: ["EspyLoop", "EspyHTTP"]),
         .target(name: "EspyStorage", dependencies: [
             "CSQLite", "EspyCore", "EspyLoop", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -47,9 +50,11 @@ let package = Package(
 
         .target(name: "EspyTestKit", dependencies: ["EspyLoop"], path: "Tests/EspyTestKit"),
         .testTarget(name: "EspyCoreTests", dependencies: ["EspyCore"]),
+        .testTarget(name: "EspyGossipWireTests", dependencies: ["EspyGossipWire"]),
         .testTarget(name: "EspyLoopTests", dependencies: ["EspyLoop", "EspyTestKit"]),
         .testTarget(name: "EspyHTTPTests", dependencies: ["EspyHTTP"]),
         .testTarget(name: "EspyHTTPServerTests", dependencies: ["EspyHTTPServer", "EspyTestKit"]),
+        .testTarget(name: "EspyHTTPClientTests", dependencies: ["EspyHTTPClient", "EspyHTTPServer", "EspyTestKit"]),
         .testTarget(name: "EspyStorageTests", dependencies: ["EspyStorage", "EspyTestKit"]),
         .testTarget(name: "EspyNodeTests", dependencies: ["EspyNode", "EspyTestKit"]),
         .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit"]),

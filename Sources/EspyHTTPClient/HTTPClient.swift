@@ -1,0 +1,93 @@
+import EspyHTTP
+import EspyLoop
+
+/// An HTTP/1.1 client on the loop with a keep-alive connection pool per server address,
+/// connect and request timeouts, and a bound on concurrent connections per server (requests
+/// beyond it wait for a free connection).
+public final class HTTPClient {
+    public struct Settings: Sendable {
+        public var connectTimeoutMilliseconds: UInt64 = 2_000
+        /// From sending the request to having the whole response.
+        public var requestTimeoutMilliseconds: UInt64 = 30_000
+        public var maxConnectionsPerServer = 8
+        /// Idle pooled connections are closed after this long.
+        public var idleTimeoutMilliseconds: UInt64 = 30_000
+        public var maxResponseBodyBytes = 1 << 30
+
+        public init() {}
+    }
+
+    public typealias Completion = (Result<HTTPResponseParser.Response, HTTPClientError>) -> Void
+
+    public let loop: EventLoop
+    public let settings: Settings
+    private var pools: [SocketAddress: ConnectionPool] = [:]
+    private var isClosed = false
+
+    public init(loop: EventLoop, settings: Settings = Settings()) {
+        self.loop = loop
+        self.settings = settings
+    }
+
+    /// Sends one request; `completion` runs once on the loop with the response or the error.
+    public func request(_ method: HTTPMethod, _ target: String, to server: SocketAddress,
+                        headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+                        completion: @escaping Completion) {
+        guard !isClosed else { return completion(.failure(HTTPClientError(.closed, "client is closed"))) }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(server)\r\nContent-Length: \(body.count)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let bytes = Array((head + "\r\n").utf8) + body
+        let pending = PendingRequest(bytes: bytes, isHead: method == .head, completion: completion)
+        pool(for: server).submit(pending)
+    }
+
+    private func pool(for server: SocketAddress) -> ConnectionPool {
+        if let pool = pools[server] { return pool }
+        let pool = ConnectionPool(client: self, server: server)
+        pools[server] = pool
+        return pool
+    }
+
+    /// Closes every pooled connection and fails requests still waiting.
+    public func close() {
+        isClosed = true
+        for pool in pools.values { pool.close() }
+        pools = [:]
+    }
+}
+
+/// Why a request got no response.
+public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        case connectFailed, connectTimeout, requestTimeout, connectionLost, malformedResponse, closed
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+final class PendingRequest {
+    let bytes: [UInt8]
+    let isHead: Bool
+    private var completion: HTTPClient.Completion?
+
+    init(bytes: [UInt8], isHead: Bool, completion: @escaping HTTPClient.Completion) {
+        self.bytes = bytes
+        self.isHead = isHead
+        self.completion = completion
+    }
+
+    /// Delivers the outcome once; later calls are ignored (a timeout racing a response).
+    func finish(_ result: Result<HTTPResponseParser.Response, HTTPClientError>) {
+        let completion = self.completion
+        self.completion = nil
+        completion?(result)
+    }
+}

@@ -1,0 +1,100 @@
+import EspyHTTP
+import EspyHTTPClient
+import EspyHTTPServer
+import EspyLoop
+import EspyTestKit
+import XCTest
+
+/// The client against our own server on a real socket.
+final class HTTPClientTests: XCTestCase {
+    private var loopThread: LoopThread!
+    private var server: HTTPServer!
+    private var client: HTTPClient!
+    private var address: SocketAddress!
+    private var connectionsSeen = 0
+
+    override func setUpWithError() throws {
+        loopThread = try LoopThread()
+        loopThread.start()
+        try loopThread.sync { [self] in
+            var settings = HTTPServerSettings(address: try SocketAddress(host: "127.0.0.1", port: 0))
+            settings.onResponse = { _ in }
+            server = try HTTPServer(loop: loopThread.loop, settings: settings) { [self] request, reply in
+                switch request.path {
+                case "/echo": reply(HTTPResponse(status: .ok, body: .bytes(Array("\(request.method) ".utf8) + request.body)))
+                case "/slow":
+                    let timer = try! Timer(loop: loopThread.loop)
+                    timer.start(after: 3000) { timer.close(); reply(HTTPResponse(status: .ok)) }
+                case "/close": reply(HTTPResponse(status: .ok, headers: [("Connection", "close")], body: .bytes(Array("bye".utf8))))
+                default: reply(.error(.notFound, "nope"))
+                }
+            }
+            address = server.localAddress!
+            var clientSettings = HTTPClient.Settings()
+            clientSettings.requestTimeoutMilliseconds = 1000
+            clientSettings.maxConnectionsPerServer = 2
+            client = HTTPClient(loop: loopThread.loop, settings: clientSettings)
+        }
+    }
+
+    override func tearDown() {
+        loopThread.stop { [self] in
+            client.close()
+            server.shutdown {}
+        }
+    }
+
+    private func send(_ method: HTTPMethod, _ target: String, body: String = "") -> Result<HTTPResponseParser.Response, HTTPClientError>? {
+        loopThread.await { [self] done in client.request(method, target, to: address, body: Array(body.utf8)) { done($0) } }
+    }
+
+    func testRequestsShareOneKeepAliveConnection() throws {
+        for index in 0..<5 {
+            let response = try XCTUnwrap(send(.post, "/echo", body: "n\(index)")).get()
+            XCTAssertEqual(response.status, 200)
+            XCTAssertEqual(response.bodyText, "POST n\(index)")
+        }
+        XCTAssertEqual(try loopThread.sync { self.server.connectionCount }, 1)
+    }
+
+    func testHeadResponseHasNoBodyAndConnectionStaysUsable() throws {
+        XCTAssertEqual(try XCTUnwrap(send(.head, "/echo")).get().body, [])
+        XCTAssertEqual(try XCTUnwrap(send(.get, "/echo")).get().bodyText, "GET ")
+    }
+
+    func testServerClosingAfterResponseIsHandled() throws {
+        XCTAssertEqual(try XCTUnwrap(send(.get, "/close")).get().bodyText, "bye")
+        XCTAssertEqual(try XCTUnwrap(send(.get, "/echo")).get().status, 200)
+    }
+
+    func testRequestTimeoutFails() throws {
+        guard case .failure(let error) = try XCTUnwrap(send(.get, "/slow")) else { return XCTFail("expected a timeout") }
+        XCTAssertEqual(error.kind, .requestTimeout)
+    }
+
+    func testConnectionRefusedFails() throws {
+        let closedPort = try loopThread.sync { () -> SocketAddress in
+            let listener = try TCPListener(loop: self.loopThread.loop, address: try SocketAddress(host: "127.0.0.1", port: 0)) { $0.close() }
+            let address = listener.localAddress
+            listener.close()
+            return address
+        }
+        let result = loopThread.await { [self] done in client.request(.get, "/", to: closedPort) { done($0) } }
+        guard case .failure(let error) = try XCTUnwrap(result) else { return XCTFail("expected a failure") }
+        XCTAssertEqual(error.kind, .connectFailed)
+    }
+
+    func testConcurrentRequestsBeyondTheLimitQueueAndAllComplete() throws {
+        let results = loopThread.await { [self] (done: @escaping ([Int]) -> Void) in
+            var statuses: [Int] = []
+            for index in 0..<10 {
+                client.request(.post, "/echo", to: address, body: Array("\(index)".utf8)) { result in
+                    statuses.append((try? result.get().status) ?? -1)
+                    if statuses.count == 10 { done(statuses) }
+                }
+            }
+        }
+        XCTAssertEqual(results, Array(repeating: 200, count: 10))
+        XCTAssertLessThanOrEqual(try loopThread.sync { self.server.connectionCount }, 2)
+    }
+}
