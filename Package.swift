@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "espymetrics", dependencies: [
-            "EspyNode", "EspyCore",
+            "EspyNode", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

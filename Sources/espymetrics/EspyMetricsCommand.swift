@@ -13,5 +13,5 @@ struct EspyMetricsCommand: ParsableCommand {
             Start a node with embedded defaults (HTTP on 127.0.0.1:8888, data in ./data):
               espymetrics serve
             """,
-        subcommands: [ServeCommand.self])
+        subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self])
 }

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Bulk-load NDJSON records into a node (POST /v1/import).",
+        discussion: """
+            Reads one JSON object per line (e.g. the original server's metrics_data.jsonl) and \
+            sends them in batches. Records the node rejects are written, as they were, to the \
+            reject file, and listed with their line numbers. Re-running the same import is safe: \
+            records already stored are recognised by their content and not stored twice. Shows \
+            progress when standard error is a terminal. Exits 1 if anything was rejected.
+
+            Examples:
+              espymetrics import metrics_data.jsonl
+              espymetrics import profiles.ndjson --http 10.0.0.5:8888 --batch 5000
+              zcat old.jsonl.gz | espymetrics import - --rejects bad.ndjson
+            """)
+
+    @Argument(help: ArgumentHelp("NDJSON file to import, or - for standard input.", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("Node to send to.", valueName: "host:port"))
+    var http: String = "127.0.0.1:8888"
+
+    @Option(help: "Records per request.")
+    var batch: Int = 5000
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency: Int = 2
+
+    @Option(help: ArgumentHelp("Where rejected records go (default: FILE.rejects.ndjson, or rejects.ndjson for stdin).", valueName: "path"))
+    var rejects: String?
+
+    func validate() throws {
+        guard (1...100_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 100000") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+    }
+
+    func run() throws {
+        let rejectPath = rejects ?? (file == "-" ? "rejects.ndjson" : file + ".rejects.ndjson")
+        let summary: BulkImporter.Summary
+        do {
+            let importer = BulkImporter(connection: try NodeConnection(http: http), reader: try LineBatchReader(path: file),
+                                        batchSize: batch, concurrency: concurrency, rejects: RejectFile(path: rejectPath))
+            summary = importer.run()
+        } catch {
+            printError("espymetrics: \(error)")
+            throw ExitCode(1)
+        }
+        let rate = summary.seconds > 0 ? Int(Double(summary.accepted) / summary.seconds) : summary.accepted
+        print("imported \(grouped(summary.accepted)) records (\(grouped(summary.stored)) new, "
+              + "\(grouped(summary.duplicates)) already stored) in \(String(format: "%.1f", summary.seconds)) s, \(grouped(rate)) records/s")
+        guard summary.rejected.isEmpty else {
+            print("rejected \(grouped(summary.rejected.count)) records, written to \(rejectPath)"
+                  + (summary.failedBatches > 0 ? " (\(summary.failedBatches) batches could not be stored)" : ""))
+            for (line, error) in summary.rejected.sorted(by: { $0.line < $1.line }).prefix(10) {
+                print("  line \(line): \(error)")
+            }
+            if summary.rejected.count > 10 { print("  … and \(summary.rejected.count - 10) more") }
+            throw ExitCode(1)
+        }
+    }
+}
