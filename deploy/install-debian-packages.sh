@@ -6,5 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     pkg-config libuv1-dev libsqlite3-dev libhttp-parser-dev sqlite3 >/dev/null
-# The Python collector's tests use pytest; install it only where the interpreter lacks it.
+# Tests use pytest (the Python collector) and prometheus_client (a real parser for /metrics);
+# install them only where the interpreter lacks them.
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client

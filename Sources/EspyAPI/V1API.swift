@@ -15,6 +15,10 @@ public final class V1API {
     private let now: () -> Timestamp
     private let logger: Logger
     private var router = Router<Endpoint>()
+    private let metrics = APIMetrics()
+
+    /// The paths this API serves, for labelling metrics without unbounded cardinality.
+    public static let routes = ["/v1/on_import", "/v1/import", "/v1/count", "/v1/download/import", "/v1/health"]
 
     public init(loop: EventLoop, shard: Shard, identity: NodeIdentity, logger: Logger,
                 now: @escaping () -> Timestamp = Timestamp.now) {
@@ -64,11 +68,13 @@ public final class V1API {
         }, then: { [self] prepared in
             switch prepared {
             case .failure(let error):
+                metrics.recordsRejected.increment()
                 reply(.error(.badRequest, "invalid record: \(error)"))
             case .success(let record):
                 shard.write([record]) { [self] result in
                     switch result {
-                    case .success:
+                    case .success(let outcome):
+                        metrics.recordWrite(stored: outcome.inserted, duplicates: outcome.duplicates)
                         var answer = JSONObject()
                         answer.add("success", true)
                         answer.add("id", record.id.description)
@@ -95,9 +101,11 @@ public final class V1API {
             case .failure(let error):
                 reply(.error(.badRequest, error.description))
             case .success(let batch):
+                if !batch.rejections.isEmpty { metrics.recordsRejected.increment(by: batch.rejections.count) }
                 shard.write(batch.records) { [self] result in
                     switch result {
                     case .success(let outcome):
+                        metrics.recordWrite(stored: outcome.inserted, duplicates: outcome.duplicates)
                         reply(.json(.ok, importAnswer(accepted: batch.records.count, outcome: outcome, rejections: batch.rejections)))
                     case .failure(let error):
                         reply(storageFailure(error))
@@ -138,6 +146,7 @@ public final class V1API {
 
     private func storageFailure(_ error: StorageError) -> HTTPResponse {
         logger.error("storage request failed", metadata: ["storage/error": "\(error)"])
+        metrics.storageFailures.increment()
         return .error(.serviceUnavailable, "storage failed, nothing was acknowledged; retry: \(error.message)")
     }
 

@@ -141,10 +141,12 @@ public struct JSONCompactor {
             }
         }
 
+        /// Compares the key's decoded text, so an escaped spelling (`server\u005ftime`) is dropped too.
         func isDroppedKey(_ start: Int, _ end: Int) -> Bool {
-            guard let droppedKey, end - start == droppedKey.count else { return false }
-            for i in 0..<droppedKey.count where input[start + i] != droppedKey[i] { return false }
-            return true
+            guard let droppedKey else { return false }
+            let key = UnsafeBufferPointer(rebasing: input[start..<end])
+            if key.contains(UInt8(ascii: "\\")) { return JSONText.unescape(key) == droppedKey }
+            return key.elementsEqual(droppedKey)
         }
 
         mutating func array(depth: Int) throws(JSONSyntaxError) {

@@ -57,9 +57,17 @@ public final class HTTPRequestParser {
 
     deinit { parser.deallocate() }
 
-    /// Parses `bytes`, returning every event they complete, or the failure that ends the connection.
-    public func feed(_ bytes: UnsafeRawBufferPointer) -> Result<[Event], Failure> {
-        guard failure == nil else { return .failure(failure!) }
+    /// What one `feed` produced: the events completed, in order, and then possibly the failure
+    /// that ends the connection. Requests completed before a failure in the same bytes are kept,
+    /// so the server still answers them before reporting the error.
+    public struct FeedResult {
+        public var events: [Event]
+        public var failure: Failure?
+    }
+
+    /// Parses `bytes`; after a failure every later call reports that failure again.
+    public func feed(_ bytes: UnsafeRawBufferPointer) -> FeedResult {
+        guard failure == nil else { return FeedResult(events: [], failure: failure) }
         events.removeAll(keepingCapacity: true)
         let consumed = bytes.withMemoryRebound(to: CChar.self) { chars in
             withUnsafePointer(to: HTTPRequestParser.settings) { settings in
@@ -73,8 +81,7 @@ public final class HTTPRequestParser {
         } else if failure == nil, consumed != bytes.count {
             failure = Failure(status: .badRequest, message: "malformed request")
         }
-        if let failure { return .failure(failure) }
-        return .success(events)
+        return FeedResult(events: events, failure: failure)
     }
 
     private static func failure(forErrno code: UInt32) -> Failure {

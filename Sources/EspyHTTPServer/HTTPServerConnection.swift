@@ -53,12 +53,9 @@ final class HTTPServerConnection {
         lastActivity = server.loop.nowMilliseconds
         switch event {
         case .data(let bytes):
-            switch parser.feed(bytes) {
-            case .success(let events):
-                for event in events { handle(event) }
-            case .failure(let failure):
-                fail(with: HTTPResponse.error(failure.status, failure.message))
-            }
+            let result = parser.feed(bytes)
+            for event in result.events { handle(event) }
+            if let failure = result.failure { fail(with: HTTPResponse.error(failure.status, failure.message)) }
             requestStartedAt = parser.isInsideRequest ? (requestStartedAt ?? lastActivity) : nil
             if slots.count >= server.settings.maxPipelinedRequests { pauseReading() }
             writeReadyResponses()
@@ -144,7 +141,8 @@ final class HTTPServerConnection {
         if let onResponse = server.settings.onResponse, let request = slot.request {
             onResponse(AccessLogEntry(method: request.method.description, path: request.path, status: status,
                                       bodyBytes: bodyBytes,
-                                      durationMilliseconds: server.loop.nowMilliseconds - slot.startedAt, peer: peer))
+                                      durationMicroseconds: EventLoop.monotonicMicroseconds() - slot.startedAtMicroseconds,
+                                      peer: peer))
         }
     }
 
@@ -244,6 +242,7 @@ final class HTTPServerConnection {
 private final class ResponseSlot {
     let request: HTTPRequest?
     let startedAt: UInt64
+    let startedAtMicroseconds = EventLoop.monotonicMicroseconds()
     var response: HTTPResponse?
     var keepAlive = true
     var streamedBytes = 0

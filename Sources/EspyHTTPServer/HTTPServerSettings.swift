@@ -30,6 +30,8 @@ public struct AccessLogEntry: Sendable {
     public let path: String
     public let status: Int
     public let bodyBytes: Int
-    public let durationMilliseconds: UInt64
+    public let durationMicroseconds: UInt64
     public let peer: String
+
+    public var durationMilliseconds: UInt64 { durationMicroseconds / 1000 }
 }

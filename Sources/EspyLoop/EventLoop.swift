@@ -34,6 +34,9 @@ public final class EventLoop {
 
     public func stop() { uv_stop(uvLoop) }
 
+    /// A monotonic clock in microseconds (uv_hrtime), for durations finer than `nowMilliseconds`.
+    public static func monotonicMicroseconds() -> UInt64 { uv_hrtime() / 1000 }
+
     /// Milliseconds of libuv's cached monotonic clock (updated once per loop iteration).
     public var nowMilliseconds: UInt64 { uv_now(uvLoop) }
 

@@ -5,6 +5,7 @@ import EspyHTTPServer
 import EspyLoop
 import EspyStorage
 import Logging
+import Prometheus
 
 /// One EspyMetrics node: its loop, shard, HTTP API and signal handling, wired together.
 public final class Node {
@@ -16,11 +17,15 @@ public final class Node {
     private var server: HTTPServer?
     private var signalWatchers: [SignalWatcher] = []
     private var shutdownStarted = false
+    private let metrics: NodeMetrics
 
     /// Opens the shard and binds the HTTP port; throws before serving anything if either fails.
-    public init(config: NodeConfig, logger: Logger) throws {
+    /// `registry` must be the one the process's MetricsSystem was bootstrapped with
+    /// (`NodeMetrics.factory(registry:)`), so every subsystem's metrics land in `/metrics`.
+    public init(config: NodeConfig, logger: Logger, metricsRegistry: PrometheusCollectorRegistry) throws {
         self.config = config
         self.logger = logger
+        metrics = NodeMetrics(registry: metricsRegistry)
         loop = try EventLoop()
         try createDataDirectory(config.dataDirectory)
         let shard = try Shard(loop: loop, settings: ShardSettings(
@@ -31,8 +36,12 @@ public final class Node {
             let api = V1API(loop: loop, shard: shard, identity: NodeIdentity(name: config.name, datacenter: config.datacenter),
                             logger: logger)
             self.api = api
-            server = try HTTPServer(loop: loop, settings: httpSettings()) { request, reply in
-                api.handle(request, reply: reply)
+            server = try HTTPServer(loop: loop, settings: httpSettings()) { [unowned self] request, reply in
+                if request.path == "/metrics" {
+                    self.serveMetrics(request, reply)
+                } else {
+                    api.handle(request, reply: reply)
+                }
             }
             for signal in [SIGINT, SIGTERM] {
                 signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] signal in
@@ -54,15 +63,34 @@ public final class Node {
         settings.requestTimeoutMilliseconds = UInt64(config.requestTimeoutMilliseconds)
         settings.shutdownGraceMilliseconds = UInt64(config.shutdownGraceMilliseconds)
         settings.limits = HTTPRequestParser.Limits(maxHeaderBytes: config.maxHeaderBytes, maxBodyBytes: config.maxBodyBytes)
-        if logger.logLevel <= .debug {
-            settings.onResponse = { [logger] entry in
-                logger.debug("request", metadata: [
-                    "http/method": "\(entry.method)", "http/path": "\(entry.path)", "http/status": "\(entry.status)",
-                    "http/bytes": "\(entry.bodyBytes)", "http/ms": "\(entry.durationMilliseconds)", "http/peer": "\(entry.peer)",
-                ])
-            }
+        let accessLog = config.accessLog
+        settings.onResponse = { [unowned self, logger] entry in
+            metrics.observe(entry)
+            guard accessLog else { return }
+            logger.info("request", metadata: [
+                "http/method": "\(entry.method)", "http/path": "\(entry.path)", "http/status": "\(entry.status)",
+                "http/bytes": "\(entry.bodyBytes)", "http/us": "\(entry.durationMicroseconds)", "http/peer": "\(entry.peer)",
+            ])
         }
         return settings
+    }
+
+    private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        guard request.method == .get || request.method == .head else {
+            return reply(.error(.methodNotAllowed, "\(request.method) is not allowed on /metrics; use GET, HEAD",
+                                headers: [("Allow", "GET, HEAD")]))
+        }
+        let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
+                                      storeSizeBytes: storeSizeBytes())
+        reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(body)))
+    }
+
+    /// The shard file and its WAL; a stat per scrape, cheap enough for the loop.
+    private func storeSizeBytes() -> Int {
+        [config.databasePath, config.databasePath + "-wal"].reduce(0) { total, path in
+            var info = stat()
+            return total + (stat(path, &info) == 0 ? Int(info.st_size) : 0)
+        }
     }
 
     /// The address the HTTP server actually bound (port 0 resolves here).

@@ -25,7 +25,7 @@ extension NodeConfig {
             }
         }
         try reader.section("http", ["address", "max_body_bytes", "max_header_bytes", "max_connections",
-                                    "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms"]) { (reader) throws(ConfigError) in
+                                    "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms", "access_log"]) { (reader) throws(ConfigError) in
             try reader.string("address") { httpAddress = $0 }
             try reader.int("max_body_bytes") { maxBodyBytes = $0 }
             try reader.int("max_header_bytes") { maxHeaderBytes = $0 }
@@ -33,6 +33,7 @@ extension NodeConfig {
             try reader.int("idle_timeout_ms") { idleTimeoutMilliseconds = $0 }
             try reader.int("request_timeout_ms") { requestTimeoutMilliseconds = $0 }
             try reader.int("shutdown_grace_ms") { shutdownGraceMilliseconds = $0 }
+            try reader.bool("access_log") { accessLog = $0 }
         }
         try reader.section("gossip", ["address", "join"]) { (reader) throws(ConfigError) in
             try reader.string("address") { gossipAddress = $0 }
@@ -87,6 +88,12 @@ private struct TOMLReader {
         guard let value = table?[key] else { return }
         guard let text = value.string else { throw ConfigError(key: "\(section).\(key)", "must be a string") }
         try apply(text)
+    }
+
+    func bool(_ key: String, _ apply: (Bool) throws(ConfigError) -> Void) throws(ConfigError) {
+        guard let value = table?[key] else { return }
+        guard let flag = value.bool else { throw ConfigError(key: "\(section).\(key)", "must be true or false") }
+        try apply(flag)
     }
 
     func int(_ key: String, _ apply: (Int) throws(ConfigError) -> Void) throws(ConfigError) {

@@ -21,6 +21,8 @@ public struct NodeConfig {
     public var idleTimeoutMilliseconds: Int = 60_000
     public var requestTimeoutMilliseconds: Int = 30_000
     public var shutdownGraceMilliseconds: Int = 10_000
+    /// One info-level log line per request (method, path, status, bytes, duration, peer).
+    public var accessLog = true
 
     // [gossip]: membership arrives with the gossip module; the addresses are validated now so a
     // config written today keeps working.

@@ -71,8 +71,16 @@ public final class SQLiteConnection: @unchecked Sendable {
 
     public func scalarInt(_ sql: String) throws(StorageError) -> Int64 {
         let statement = try statement(sql)
+        defer { statement.reset() }
         guard try statement.step() else { return 0 }
         return statement.int(0)
+    }
+
+    /// Resets every cached statement. A statement left mid-way through its rows keeps its read
+    /// transaction open, pinning the connection to an old snapshot (and the WAL from
+    /// checkpointing); every job ends with this so the next one sees current data.
+    public func resetStatements() {
+        for statement in statements.values { statement.reset() }
     }
 
     /// Runs `body` in a transaction; rolls back if it throws.

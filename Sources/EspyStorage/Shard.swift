@@ -36,6 +36,7 @@ public final class Shard {
             try ShardSchema.migrate(connection)
             try Shard.checkPartitionCount(connection, settings.partitionCount)
             writer = try ShardWriter(connection: connection, dimensions: settings.dimensions)
+            connection.resetStatements()
         } catch {
             connection.close()
             throw error
@@ -47,6 +48,7 @@ public final class Shard {
                 readers.append(ShardReader(connection: readConnection, dimensions: settings.dimensions))
             }
             recordCount = try readers[0].recordCount()
+            readers[0].connection.resetStatements()
         } catch {
             for reader in readers { reader.connection.close() }
             connection.close()
@@ -59,6 +61,7 @@ public final class Shard {
     /// The partition count is fixed for the life of the data; a mismatch would misplace records.
     private static func checkPartitionCount(_ connection: SQLiteConnection, _ partitionCount: Int) throws(StorageError) {
         let statement = try connection.statement("SELECT value FROM meta WHERE key = 'partitions'")
+        defer { statement.reset() }
         if try statement.step() {
             let stored = statement.text(0)
             guard stored == String(partitionCount) else {
@@ -88,7 +91,10 @@ public final class Shard {
         queuedWrites = []
         writeInFlight = true
         let requests = batch.map(\.records)
-        loop.runBlocking({ Result { () throws(StorageError) in try writer.insert(requests) } }) { [self] result in
+        loop.runBlocking({
+            defer { writer.connection.resetStatements() }
+            return Result { () throws(StorageError) in try writer.insert(requests) }
+        }) { [self] result in
             writeInFlight = false
             switch result {
             case .success(let outcomes):
@@ -126,7 +132,10 @@ public final class Shard {
             return
         }
         let run: (ShardReader) -> Void = { [self] reader in
-            loop.runBlocking({ Result { () throws(StorageError) in try work(reader) } }) { [self] result in
+            loop.runBlocking({
+                defer { reader.connection.resetStatements() }
+                return Result { () throws(StorageError) in try work(reader) }
+            }) { [self] result in
                 releaseReader(reader)
                 completion(result)
             }

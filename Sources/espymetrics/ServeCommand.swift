@@ -1,6 +1,8 @@
 import ArgumentParser
 import EspyNode
 import Logging
+import Metrics
+import Prometheus
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,9 +59,11 @@ struct ServeCommand: ParsableCommand {
         }
         var logger = Logger(label: "espymetrics")
         logger.logLevel = nodeConfig.logLevel
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(NodeMetrics.factory(registry: registry))
         let node: Node
         do {
-            node = try Node(config: nodeConfig, logger: logger)
+            node = try Node(config: nodeConfig, logger: logger, metricsRegistry: registry)
         } catch let error as ConfigError {
             printError("espymetrics: configuration error: \(error)")
             throw ExitCode(2)

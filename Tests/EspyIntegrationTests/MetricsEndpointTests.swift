@@ -1,0 +1,69 @@
+import EspyTestKit
+import Foundation
+import XCTest
+
+/// `/metrics` checked by a real Prometheus parser (Python's prometheus_client).
+final class MetricsEndpointTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private var node: NodeProcess!
+
+    override func setUpWithError() throws {
+        directory = TemporaryDirectory()
+        node = try NodeProcess(dataDirectory: directory.file("data"))
+    }
+
+    override func tearDown() {
+        node.terminateHard()
+        directory.remove()
+    }
+
+    /// Parses the exposition with prometheus_client and returns "name{labels}" → value.
+    private func scrape() throws -> [String: Double] {
+        let response = try node.request("GET", "/metrics")
+        XCTAssertEqual(response.status, 200)
+        XCTAssertTrue(response.headers["content-type"]?.hasPrefix("text/plain") ?? false)
+        let script = """
+            import json, sys
+            from prometheus_client.parser import text_string_to_metric_families
+            out = {}
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for sample in family.samples:
+                    labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                    out[sample.name + "{" + labels + "}"] = sample.value
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(response.body))
+        try input.fileHandleForWriting.close()
+        let parsed = output.fileHandleForReading.readDataToEndOfFile()
+        let failure = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "prometheus_client rejected the exposition: \(failure)\n\(response.bodyText)")
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: parsed) as? [String: Double])
+    }
+
+    func testExpositionParsesAndCountersMoveWithRequests() throws {
+        let before = try scrape()
+        let body = #"{"a":1}"# + "\n" + #"{"a":2}"# + "\n" + "not json\n"
+        XCTAssertEqual(try node.request("POST", "/v1/import", body: Array(body.utf8)).status, 200)
+        XCTAssertEqual(try node.request("GET", "/v1/count?group_by=a").status, 200)
+        XCTAssertEqual(try node.request("GET", "/no/such/path").status, 404)
+        let after = try scrape()
+
+        func delta(_ key: String) -> Double { (after[key] ?? 0) - (before[key] ?? 0) }
+        XCTAssertEqual(delta("espymetrics_records_stored_total{}"), 2)
+        XCTAssertEqual(delta("espymetrics_records_rejected_total{}"), 1)
+        XCTAssertEqual(delta("espymetrics_http_requests_total{method=GET,route=/v1/count,status=200}"), 1)
+        XCTAssertEqual(delta("espymetrics_http_requests_total{method=GET,route=other,status=404}"), 1)
+        XCTAssertEqual(delta("espymetrics_http_request_duration_seconds_count{route=/v1/import}"), 1)
+        XCTAssertEqual(after["espymetrics_store_records{}"], 2)
+        XCTAssertGreaterThan(after["espymetrics_store_size_bytes{}"] ?? 0, 0)
+    }
+}
