@@ -5,7 +5,7 @@
 #   bench/run.sh                      # 1,000,000 records, 10 s per load test
 #   RECORDS=200000 DURATION=5 bench/run.sh
 #
-# Needs: a release build (swift build -c release --scratch-path .build-release), and
+# Needs: a release build (swift build -c release --static-swift-stdlib --scratch-path .build-release), and
 # wrk, nginx-light, hyperfine, sqlite3 from Debian (installed here if missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_node() {
-  "$BIN" serve --http 127.0.0.1:$NODE_PORT --gossip 127.0.0.1:17946 --data-dir "$OUT/data" --name bench "$@" \
+  "$BIN" serve --config "$OUT/bench.toml" --http 127.0.0.1:$NODE_PORT --gossip 127.0.0.1:17946 --data-dir "$OUT/data" --name bench "$@" \
     2>>"$OUT/node.log" &
   NODE_PID=$!
   for _ in $(seq 200); do curl -sf "$BASE/v1/health" >/dev/null && return; sleep 0.05; done
@@ -69,6 +69,9 @@ load() { # name, wrk args...
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "records: $RECORDS, duration per load: ${DURATION}s"
 
+# The access log is off while measuring: a line per request on stderr would measure the terminal.
+write_config() { printf '[http]\naccess_log = false\n[storage]\ndurability = "%s"\n' "$1" > "$OUT/bench.toml"; }
+write_config full
 rm -rf "$OUT/data" "$OUT/node.log"
 start_node
 sleep 1
@@ -121,9 +124,21 @@ ours, peer = results["espymetrics"], results["sqlite3-json_extract"]
 print(f"count arbitrary path: espymetrics {ours*1000:.0f} ms, sqlite3 json_extract {peer*1000:.0f} ms (median of 5), ratio {peer/ours:.2f}x")
 PY
 
-# 6. One record per POST /v1/on_import at 64 connections, each acknowledged after commit.
-load on-import -c64 -d"$DURATION" -s bench/on_import.lua "$BASE"
-grep -q "answered" "$OUT/on-import.wrk" && echo "on_import: some requests failed, see $OUT/on-import.wrk"
+# 6. One record per POST /v1/on_import at 64 connections, each acknowledged after commit:
+#    with durability "full" (fsync per group commit) and "normal" (commit survives a crash of
+#    the process, not of the machine).
+echo "fsync of 100 KB on this disk: $(python3 -c "
+import os, time
+fd = os.open('$OUT/fsync.probe', os.O_WRONLY | os.O_CREAT); samples = []
+for _ in range(50):
+    os.write(fd, b'x' * 100000); t = time.perf_counter(); os.fsync(fd); samples.append(time.perf_counter() - t)
+print('%.2f ms median' % (sorted(samples)[25] * 1000))")"
+load on-import-full -c64 -d"$DURATION" -s bench/on_import.lua "$BASE"
+stop_node
+write_config normal
+start_node
+load on-import-normal -c64 -d"$DURATION" -s bench/on_import.lua "$BASE"
+grep -l "answered" "$OUT"/on-import-*.wrk 2>/dev/null && echo "on_import: some requests failed, see the files above"
 
 stop_node
 echo "done; raw outputs in $OUT"

@@ -23,4 +23,6 @@ static inline int espy_uv_sockaddr_host(const struct sockaddr *addr, char *buf, 
     if (addr->sa_family == AF_INET6) return uv_ip6_name((const struct sockaddr_in6 *)addr, buf, len);
     return UV_EINVAL;
 }
+// SIG_IGN is a cast macro Swift cannot import.
+static inline void espy_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 #endif

@@ -186,6 +186,8 @@ public final class HTTPRequestParser {
 
     private func messageCompleted() -> Int32 {
         isInsideRequest = false
+        // An upgrade is refused as a whole (501 in `feed`); its request never reaches a handler.
+        if espy_http_is_upgrade(parser) != 0 { return 0 }
         let request = HTTPRequest(
             method: HTTPMethod(String(cString: http_method_str(http_method(rawValue: espy_http_method(parser))))),
             target: String(decoding: url, as: UTF8.self),

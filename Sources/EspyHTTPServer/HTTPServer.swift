@@ -73,7 +73,14 @@ public final class HTTPServer {
     /// Stops accepting, lets in-flight requests finish (up to the grace period), then calls
     /// `completion` once every connection is closed.
     public func shutdown(_ completion: @escaping () -> Void) {
-        guard !isShuttingDown else { return }
+        guard !isShuttingDown else {
+            if let previous = onDrained {
+                onDrained = { previous(); completion() }
+            } else {
+                completion()  // already drained
+            }
+            return
+        }
         isShuttingDown = true
         onDrained = completion
         listener?.close()

@@ -21,8 +21,14 @@ final class HTTPServerConnection {
     private var isClosed = false
     private var lastActivity: UInt64
     private var requestStartedAt: UInt64?
-    /// Set once the connection only waits for the client to close (see `closeAfterWrites`).
+    /// Set once every response is on the wire and the connection only waits for the client
+    /// to close (see `closeAfterWrites`).
     private var lingeringSince: UInt64?
+    private var isShuttingDownWrites = false
+    /// Trampoline state for `pullChunk`: a stream and socket that both complete synchronously
+    /// must not recurse once per chunk.
+    private var isPulling = false
+    private var pullRequested = false
 
     init(server: HTTPServer, tcp: TCPConnection) {
         self.server = server
@@ -56,7 +62,7 @@ final class HTTPServerConnection {
             let result = parser.feed(bytes)
             for event in result.events { handle(event) }
             if let failure = result.failure { fail(with: HTTPResponse.error(failure.status, failure.message)) }
-            requestStartedAt = parser.isInsideRequest ? (requestStartedAt ?? lastActivity) : nil
+            requestStartedAt = parser.isInsideRequest && !closeWhenDone ? (requestStartedAt ?? lastActivity) : nil
             if slots.count >= server.settings.maxPipelinedRequests { pauseReading() }
             writeReadyResponses()
         case .end:
@@ -78,8 +84,10 @@ final class HTTPServerConnection {
             guard !closeWhenDone else { return }
             let slot = ResponseSlot(request: request, startedAt: server.loop.nowMilliseconds)
             slots.append(slot)
-            if !request.keepAlive || server.isShuttingDown {
+            if !request.keepAlive {
                 slot.keepAlive = false
+            }
+            if !request.keepAlive || server.isShuttingDown {
                 closeWhenDone = true
                 pauseReading()
             }
@@ -98,6 +106,7 @@ final class HTTPServerConnection {
         slot.keepAlive = false
         slots.append(slot)
         closeWhenDone = true
+        requestStartedAt = nil
         pauseReading()
     }
 
@@ -105,7 +114,9 @@ final class HTTPServerConnection {
     /// waiting or streaming, and writes the result in one call.
     private func writeReadyResponses() {
         while activeStream == nil, let slot = slots.first, let response = slot.response {
-            let keepAlive = slot.keepAlive && !server.isShuttingDown
+            // Once the connection is closing, only its final response may say so (RFC 9112
+            // §9.6): a client drops whatever follows a "Connection: close".
+            let keepAlive = slot.keepAlive && !(closeWhenDone && slots.count == 1)
             let isHead = slot.request?.method == .head
             switch response.body {
             case .bytes(let body):
@@ -138,8 +149,11 @@ final class HTTPServerConnection {
 
     private func finish(_ slot: ResponseSlot, status: Int, bodyBytes: Int) {
         slots.removeFirst()
-        if let onResponse = server.settings.onResponse, let request = slot.request {
-            onResponse(AccessLogEntry(method: request.method.description, path: request.path, status: status,
+        lastActivity = server.loop.nowMilliseconds
+        if let onResponse = server.settings.onResponse {
+            // Protocol errors have no parsed request; they are logged (and counted) all the same.
+            onResponse(AccessLogEntry(method: slot.request?.method.description ?? "-", path: slot.request?.path ?? "-",
+                                      status: status,
                                       bodyBytes: bodyBytes,
                                       durationMicroseconds: EventLoop.monotonicMicroseconds() - slot.startedAtMicroseconds,
                                       peer: peer))
@@ -155,6 +169,17 @@ final class HTTPServerConnection {
     /// Streams are pulled one chunk at a time, and the next chunk is asked for only once the
     /// socket took the previous one: a slow reader slows the producer instead of filling memory.
     private func pullChunk() {
+        pullRequested = true
+        guard !isPulling else { return }
+        isPulling = true
+        while pullRequested {
+            pullRequested = false
+            pullOneChunk()
+        }
+        isPulling = false
+    }
+
+    private func pullOneChunk() {
         guard let (slot, stream) = activeStream else { return }
         stream.nextChunk { [weak self] result in
             guard let self, !self.isClosed else { return }
@@ -164,7 +189,6 @@ final class HTTPServerConnection {
             case .success(nil):
                 self.output.append(contentsOf: HTTPResponseEncoder.lastChunk)
                 self.activeStream = nil
-                slot.streamedBytes += 0
                 self.finish(slot, status: slot.response?.status.code ?? 200, bodyBytes: slot.streamedBytes)
                 self.writeReadyResponses()
             case .success(let chunk?):
@@ -185,11 +209,13 @@ final class HTTPServerConnection {
     /// client closes too. Closing at once while request bytes are still unread would make the
     /// kernel send RST, and the client could lose the very response (a 413, say) explaining why.
     private func closeAfterWrites() {
-        guard !isClosed, lingeringSince == nil else { return }
-        lingeringSince = server.loop.nowMilliseconds
+        guard !isClosed, !isShuttingDownWrites else { return }
+        isShuttingDownWrites = true
         tcp.shutdownWrites { [weak self] error in
             guard let self, !self.isClosed else { return }
             if error != nil { return self.close() }
+            // The linger clock starts when the last byte is out, however slowly the client read.
+            self.lingeringSince = self.server.loop.nowMilliseconds
             self.isReading = true
             self.tcp.startReading { [weak self] event in
                 if case .data = event { return }
@@ -211,15 +237,15 @@ final class HTTPServerConnection {
             requestStartedAt = nil
             fail(with: HTTPResponse.error(.requestTimeout, "request not received in time"))
             writeReadyResponses()
-        } else if slots.isEmpty, activeStream == nil, requestStartedAt == nil,
-                  now - lastActivity >= server.settings.idleTimeoutMilliseconds {
+        } else if slots.isEmpty, activeStream == nil, requestStartedAt == nil, !isShuttingDownWrites,
+                  tcp.pendingWriteBytes == 0, now - lastActivity >= server.settings.idleTimeoutMilliseconds {
             close()
         }
     }
 
     func beginShutdown() {
-        if slots.isEmpty && requestStartedAt == nil {
-            close()
+        if slots.isEmpty && requestStartedAt == nil && activeStream == nil {
+            if tcp.pendingWriteBytes > 0 { closeWhenDone = true; closeAfterWrites() } else { close() }
         } else {
             closeWhenDone = true
             pauseReading()

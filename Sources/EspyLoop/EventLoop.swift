@@ -12,6 +12,10 @@ public final class EventLoop {
     public static let readBufferSize = 64 * 1024
 
     public init() throws(LoopError) {
+        // A peer that resets a connection turns our next write into SIGPIPE, whose default
+        // action ends the process; with it ignored, the write fails with EPIPE and only that
+        // connection closes.
+        espy_ignore_sigpipe()
         uvLoop = .allocate(capacity: 1)
         let status = uv_loop_init(uvLoop)
         guard status == 0 else {

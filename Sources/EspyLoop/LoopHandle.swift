@@ -10,6 +10,8 @@ open class LoopHandle {
     public let loop: EventLoop
     let rawHandle: UnsafeMutableRawPointer
     public private(set) var isClosing = false
+    /// libuv has let go of the handle (its close callback ran).
+    public private(set) var isClosed = false
     private var onClose: (() -> Void)?
 
     init<Handle>(loop: EventLoop, handleType: Handle.Type) {
@@ -39,6 +41,10 @@ open class LoopHandle {
 
     /// Closes the handle; `completion` runs on the loop once libuv has let go of it. Idempotent.
     public func close(_ completion: (() -> Void)? = nil) {
+        if isClosed {
+            completion?()
+            return
+        }
         guard !isClosing else {
             if let completion {
                 let previous = onClose
@@ -54,6 +60,7 @@ open class LoopHandle {
             handle!.pointee.data = nil
             owner.loop.openHandles -= 1
             owner.rawHandle.deallocate()
+            owner.isClosed = true
             let completion = owner.onClose
             owner.onClose = nil
             owner.didClose()
@@ -66,5 +73,7 @@ open class LoopHandle {
     open func didClose() {}
 
     /// Keeps the loop from waiting for this handle alone (for housekeeping timers and signals).
-    public func unreference() { uv_unref(uvHandle) }
+    public func unreference() {
+        if !isClosing { uv_unref(uvHandle) }
+    }
 }

@@ -24,6 +24,7 @@ public final class Timer: LoopHandle {
     }
 
     public func stop() {
+        guard !isClosing else { return }
         uv_timer_stop(rawHandle.assumingMemoryBound(to: uv_timer_t.self))
     }
 

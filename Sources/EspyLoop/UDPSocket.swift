@@ -47,6 +47,10 @@ public final class UDPSocket: LoopHandle {
     }
 
     public func send(_ bytes: [UInt8], to address: SocketAddress, completion: ((LoopError?) -> Void)? = nil) {
+        guard !isClosing else {
+            completion?(LoopError(code: Int32(UV_ECANCELED.rawValue), operation: "udp send on a closed socket"))
+            return
+        }
         let request = bytes.withUnsafeBytes { WriteRequest<uv_udp_send_t>(copying: $0, completion: completion) }
         var buffer = request.buffer
         let status = address.withSockaddr {

@@ -1,0 +1,39 @@
+import EspyHTTP
+import EspyHTTPServer
+import EspyTestKit
+import Foundation
+import XCTest
+
+final class ClientDisconnectTests: XCTestCase {
+    func testClientClosingWhileItsRequestIsHandledFreesTheConnection() throws {
+        let harness = try startServer()
+        do {
+            let client = try harness.client()
+            try client.send(request("GET", "/slow?ms=300"))
+            XCTAssertTrue(try waitUntil(timeout: 5) { try harness.sync { _, routes in routes.requestsSeen } == 1 })
+        } // FIN while the handler still runs
+        XCTAssertTrue(try waitUntil(timeout: 5) { try harness.sync { server, _ in server.connectionCount } == 0 },
+                      "connection not released after its client left")
+        XCTAssertTrue(try waitUntil(timeout: 3) { try harness.sync { _, routes in routes.replyOrder.count } == 1 })
+    }
+
+    /// A client resets its connection (RST) while its request is being handled; reading is
+    /// paused (the request said `Connection: close`), so the server only learns of it when it
+    /// writes the response. writev(2) on a reset socket raises SIGPIPE, which would end the
+    /// process unless ignored: any client disconnecting at the wrong moment would take the node down.
+    func testClientResettingItsConnectionDoesNotRaiseSIGPIPE() throws {
+        let harness = try startServer()
+        let before = SIGPIPEWatch.count
+        do {
+            let client = try harness.client()
+            try client.send(request("GET", "/slow?ms=300", headers: ["Connection: close"]))
+            XCTAssertTrue(try waitUntil(timeout: 5) { try harness.sync { _, routes in routes.requestsSeen } == 1 })
+            var linger = linger(l_onoff: 1, l_linger: 0) // close() sends RST
+            setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        }
+        XCTAssertTrue(try waitUntil(timeout: 5) { try harness.sync { server, _ in server.connectionCount } == 0 },
+                      "connection not released after its client reset it")
+        XCTAssertEqual(SIGPIPEWatch.count - before, 0,
+                       "writing the response to the reset connection raised SIGPIPE (fatal without a handler)")
+    }
+}
