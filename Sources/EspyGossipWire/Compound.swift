@@ -2,6 +2,12 @@
 ///
 /// Layout: `07`, a u8 part count, count × u16 big-endian lengths, then the parts back to back.
 public enum Compound {
+    /// Bytes a compound adds before its length table: the 07 type byte and the u8 count.
+    /// memberlist's piggy-back budget subtracts this (its `compoundHeaderOverhead`).
+    public static let headerOverhead = 2
+    /// Bytes each part adds to the length table: one u16 (memberlist's `compoundOverhead`).
+    public static let perPartOverhead = 2
+
     /// Builds a compound from complete messages (each with its own type byte).
     ///
     /// Refuses more than `WireLimits.maximumCompoundParts` parts (Go mis-parses 128+) and

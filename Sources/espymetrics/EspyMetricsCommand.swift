@@ -10,8 +10,11 @@ struct EspyMetricsCommand: ParsableCommand {
             architecture, OpenSSL/SQLite versions) to a node; people and services ask any node \
             group-by questions such as "how many records per major Python version".
 
-            Start a node with embedded defaults (HTTP on 127.0.0.1:8888, data in ./data):
-              espymetrics serve
+            Examples:
+              espymetrics serve                                   # a node on 127.0.0.1:8888, data in ./data
+              espymetrics import metrics_data.jsonl               # bulk-load NDJSON records
+              espymetrics query count --group-by python.version_info.0
+              espymetrics <command> --help                        # details and more examples
             """,
         subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self])
 }

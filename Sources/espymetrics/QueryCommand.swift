@@ -6,6 +6,11 @@ struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Ask a node questions.",
+        discussion: """
+            Examples:
+              espymetrics query count --group-by python.version_info.0
+              espymetrics query count --group-by uname.system --http 10.0.0.5:8888 --format json
+            """,
         subcommands: [CountCommand.self])
 }
 
