@@ -2,7 +2,13 @@
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     /// The request target as sent, e.g. `/v1/count?group_by=uname$system`.
-    public var target: String
+    public var target: String {
+        didSet { (path, query) = HTTPRequest.split(target) }
+    }
+    /// The path part of the target, without the query; split once, since routing, handlers and
+    /// the access log all read it.
+    public private(set) var path: String
+    private var query: Substring
     public var headers: HTTPHeaders
     public var body: [UInt8]
     /// Whether the connection may carry another request after this one (HTTP/1.1 default,
@@ -14,22 +20,21 @@ public struct HTTPRequest: Sendable {
                 keepAlive: Bool = true, version: (major: Int, minor: Int) = (1, 1)) {
         self.method = method
         self.target = target
+        (path, query) = HTTPRequest.split(target)
         self.headers = headers
         self.body = body
         self.keepAlive = keepAlive
         self.version = version
     }
 
-    /// The path part of the target, without the query.
-    public var path: String {
-        guard let question = target.firstIndex(of: "?") else { return target }
-        return String(target[..<question])
+    private static func split(_ target: String) -> (String, Substring) {
+        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, "") }
+        return (String(target[..<question]), target[target.index(after: question)...])
     }
 
     /// Decoded `name=value` pairs of the query, in order (`+` is a space, `%XX` a byte).
     public var queryParameters: [(name: String, value: String)] {
-        guard let question = target.firstIndex(of: "?") else { return [] }
-        return target[target.index(after: question)...].split(separator: "&").map { pair in
+        query.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (HTTPRequest.percentDecode(parts[0]), parts.count > 1 ? HTTPRequest.percentDecode(parts[1]) : "")
         }

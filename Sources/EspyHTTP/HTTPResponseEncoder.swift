@@ -5,7 +5,7 @@ public enum HTTPResponseEncoder {
     /// Appends the status line and headers. `contentLength` nil means a chunked body follows.
     public static func appendHead(status: HTTPStatus, headers: [(name: String, value: String)], contentLength: Int?,
                                   keepAlive: Bool, date: String?, to out: inout [UInt8]) {
-        out.append(contentsOf: "HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
+        out.append(contentsOf: status.statusLine)
         for (name, value) in headers {
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: ": ".utf8)

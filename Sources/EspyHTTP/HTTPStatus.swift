@@ -2,11 +2,17 @@
 public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public let code: Int
     public let reason: String
+    /// `HTTP/1.1 200 OK\r\n`, built once per status rather than once per response.
+    let statusLine: [UInt8]
 
     public init(code: Int, reason: String) {
         self.code = code
         self.reason = reason
+        self.statusLine = Array("HTTP/1.1 \(code) \(reason)\r\n".utf8)
     }
+
+    public static func == (lhs: HTTPStatus, rhs: HTTPStatus) -> Bool { lhs.code == rhs.code && lhs.reason == rhs.reason }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     public static let `continue` = HTTPStatus(code: 100, reason: "Continue")
     public static let ok = HTTPStatus(code: 200, reason: "OK")

@@ -33,6 +33,11 @@ public final class Shard {
         do {
             try connection.execute("PRAGMA journal_mode = WAL")
             try connection.execute("PRAGMA synchronous = \(settings.durability == .full ? "FULL" : "NORMAL")")
+            // Ingest touches random leaves of the id and partition indexes; a 16 MiB writer cache
+            // and checkpoints every 16 MiB of WAL (not SQLite's 4 MiB) cut the page reads and
+            // rewrites that dominated measured ingest on a million-record shard.
+            try connection.execute("PRAGMA cache_size = -16384")
+            try connection.execute("PRAGMA wal_autocheckpoint = 4096")
             try ShardSchema.migrate(connection)
             try Shard.checkPartitionCount(connection, settings.partitionCount)
             writer = try ShardWriter(connection: connection, dimensions: settings.dimensions)
