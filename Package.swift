@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "EspyLoop", dependencies: ["CLibUV"]),
         .target(name: "EspyGossipWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "EspyHTTP", dependencies: ["CHTTPParser", "EspyCore"]),
+        .target(name: "EspyCluster", dependencies: ["EspyCore"]),
         .target(name: "EspyHTTPServer", dependencies: [
             "EspyLoop", "EspyHTTP", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,6 +59,7 @@ let package = Package(
         .target(name: "EspyTestKit", dependencies: ["EspyLoop"], path: "Tests/EspyTestKit"),
         .testTarget(name: "EspyCoreTests", dependencies: ["EspyCore"]),
         .testTarget(name: "EspyGossipWireTests", dependencies: ["EspyGossipWire"]),
+        .testTarget(name: "EspyClusterTests", dependencies: ["EspyCluster"]),
         .testTarget(name: "EspyLoopTests", dependencies: ["EspyLoop", "EspyTestKit"]),
         .testTarget(name: "EspyHTTPTests", dependencies: ["EspyHTTP"]),
         .testTarget(name: "EspyHTTPServerTests", dependencies: ["EspyHTTPServer", "EspyTestKit"]),
