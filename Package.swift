@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "EspyCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "EspyLoop", dependencies: ["CLibUV"]),
         .target(name: "EspyGossipWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "EspyGossip", dependencies: ["EspyGossipWire"]),
         .target(name: "EspyHTTP", dependencies: ["CHTTPParser", "EspyCore"]),
         .target(name: "EspyCluster", dependencies: ["EspyCore"]),
         .target(name: "EspyHTTPServer", dependencies: [
@@ -42,7 +43,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "EspyNode", dependencies: [
-            "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI",
+            "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -57,8 +58,11 @@ let package = Package(
         ]),
 
         .target(name: "EspyTestKit", dependencies: ["EspyLoop"], path: "Tests/EspyTestKit"),
+        .target(name: "EspySimulation", dependencies: ["EspyGossip", "EspyGossipWire"], path: "Tests/EspySimulation"),
         .testTarget(name: "EspyCoreTests", dependencies: ["EspyCore"]),
         .testTarget(name: "EspyGossipWireTests", dependencies: ["EspyGossipWire"]),
+        .testTarget(name: "EspyGossipTests", dependencies: ["EspyGossip"]),
+        .testTarget(name: "EspySimulationTests", dependencies: ["EspySimulation", "EspyGossip"]),
         .testTarget(name: "EspyClusterTests", dependencies: ["EspyCluster"]),
         .testTarget(name: "EspyLoopTests", dependencies: ["EspyLoop", "EspyTestKit"]),
         .testTarget(name: "EspyHTTPTests", dependencies: ["EspyHTTP"]),

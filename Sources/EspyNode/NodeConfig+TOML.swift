@@ -25,8 +25,9 @@ extension NodeConfig {
             }
         }
         try reader.section("http", ["address", "max_body_bytes", "max_header_bytes", "max_connections",
-                                    "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms", "access_log"]) { (reader) throws(ConfigError) in
+                                    "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms", "access_log", "advertise"]) { (reader) throws(ConfigError) in
             try reader.string("address") { httpAddress = $0 }
+            try reader.string("advertise") { httpAdvertise = $0 }
             try reader.int("max_body_bytes") { maxBodyBytes = $0 }
             try reader.int("max_header_bytes") { maxHeaderBytes = $0 }
             try reader.int("max_connections") { maxConnections = $0 }
@@ -35,9 +36,12 @@ extension NodeConfig {
             try reader.int("shutdown_grace_ms") { shutdownGraceMilliseconds = $0 }
             try reader.bool("access_log") { accessLog = $0 }
         }
-        try reader.section("gossip", ["address", "join"]) { (reader) throws(ConfigError) in
+        try reader.section("gossip", ["address", "advertise", "join", "profile", "encrypt_keys"]) { (reader) throws(ConfigError) in
             try reader.string("address") { gossipAddress = $0 }
+            try reader.string("advertise") { gossipAdvertise = $0 }
             try reader.strings("join") { joinSeeds = $0 }
+            try reader.string("profile") { gossipProfile = $0 }
+            try reader.strings("encrypt_keys") { encryptKeys = $0 }
         }
         try reader.section("cluster", ["partitions"]) { (reader) throws(ConfigError) in
             try reader.int("partitions") { partitions = $0 }

@@ -1,4 +1,5 @@
 import EspyCore
+import EspyGossipWire
 import EspyLoop
 import EspyStorage
 import Logging
@@ -24,10 +25,18 @@ public struct NodeConfig {
     /// One info-level log line per request (method, path, status, bytes, duration, peer).
     public var accessLog = true
 
-    // [gossip]: membership arrives with the gossip module; the addresses are validated now so a
-    // config written today keeps working.
+    // [gossip]
     public var gossipAddress: String = "127.0.0.1:7946"
+    /// The address peers are told to reach us at; empty means the bind address (which then
+    /// must not be 0.0.0.0).
+    public var gossipAdvertise: String = ""
     public var joinSeeds: [String] = []
+    /// memberlist's timing profile: lan, wan or local.
+    public var gossipProfile: String = "lan"
+    /// AES keys as base64 (`serf keygen`); the first encrypts, all decrypt. Empty: plaintext.
+    public var encryptKeys: [String] = []
+    /// The HTTP address peers and operators should use for this node; empty means http.address.
+    public var httpAdvertise: String = ""
 
     // [cluster]
     public var partitions: Int = 4096
@@ -38,6 +47,11 @@ public struct NodeConfig {
     public var durability: ShardSettings.Durability = .full
 
     public init() {}
+
+    /// The gossip keyring, or nil for plaintext gossip.
+    func gossipKeyring() throws -> Keyring? {
+        encryptKeys.isEmpty ? nil : try Keyring(base64Keys: encryptKeys)
+    }
 
     /// The database file inside the data directory.
     public var databasePath: String { dataDirectory + "/shard.sqlite" }
@@ -57,6 +71,17 @@ public struct NodeConfig {
         try checkAddress(httpAddress, key: "http.address")
         try checkAddress(gossipAddress, key: "gossip.address")
         for seed in joinSeeds { try checkAddress(seed, key: "gossip.join") }
+        if !gossipAdvertise.isEmpty { try checkAddress(gossipAdvertise, key: "gossip.advertise") }
+        if !httpAdvertise.isEmpty { try checkAddress(httpAdvertise, key: "http.advertise") }
+        guard ["lan", "wan", "local"].contains(gossipProfile) else {
+            throw ConfigError(key: "gossip.profile", "'\(gossipProfile)' is not lan, wan or local")
+        }
+        if (gossipAdvertise.isEmpty ? gossipAddress : gossipAdvertise).hasPrefix("0.0.0.0:") {
+            throw ConfigError(key: "gossip.advertise", "must be set when gossip.address binds 0.0.0.0: peers need a reachable address")
+        }
+        do { _ = try gossipKeyring() } catch {
+            throw ConfigError(key: "gossip.encrypt_keys", "\(error)")
+        }
         try checkPositive(maxBodyBytes, key: "http.max_body_bytes")
         try checkPositive(maxHeaderBytes, key: "http.max_header_bytes")
         try checkPositive(maxConnections, key: "http.max_connections")

@@ -1,0 +1,160 @@
+/// Which node answers for which partition in one scatter-gather query, and what to do when a
+/// node fails: the pure core behind `GET /v1/count` and `GET /v1/download/import`.
+///
+/// Each partition is read from exactly one replica, and a sub-request's answer is merged only if
+/// none of its partitions has been handed to another replica since; that is what keeps a query
+/// from counting a record twice. A partition no replica answered for is reported missing, never
+/// silently dropped.
+public struct QueryPlan: Sendable {
+    /// One request to one node, for the listed partitions.
+    public struct SubRequest: Hashable, Sendable {
+        /// Unique within the plan; answers are matched by it, not by node, because one node can
+        /// hold a first request and a re-planned one at the same time.
+        public let id: Int
+        public let node: MemberName
+        /// Ascending.
+        public let partitions: [Int]
+    }
+
+    public enum AnswerDisposition: Hashable, Sendable {
+        /// Merge this answer into the result.
+        case merge
+        /// Drop it: the sub-request is unknown, already answered, or was given up on (its
+        /// partitions were re-planned), so merging would count records twice.
+        case discard
+    }
+
+    /// One try at the first choice and one re-plan, as the issue specifies: a query waits for at
+    /// most two request timeouts instead of walking every replica.
+    public static let defaultMaxAttemptsPerPartition = 2
+
+    public let selfName: MemberName
+    public let maxAttemptsPerPartition: Int
+    /// The requests to send first, by node name.
+    public private(set) var initialSubRequests: [SubRequest] = []
+
+    private let partitionsPlanned: [Int]
+    /// For each planned partition, its readable replicas in preference order.
+    private let candidates: [Int: [MemberName]]
+    private var tried: [Int: [MemberName]] = [:]
+    private var inFlight: [Int: SubRequest] = [:]
+    private var answered: Set<Int> = []
+    private var nodesQueried: Set<MemberName> = []
+    private var nodesAnswered: Set<MemberName> = []
+    private var nodesFailed: Set<MemberName> = []
+    /// Nodes given up on in this query; never chosen again.
+    private var excluded: Set<MemberName> = []
+    private var nextID = 0
+
+    /// - Parameters:
+    ///   - partitions: the partitions the query needs (normally all of `0..<partitionCount`).
+    ///   - routable: members requests may go to; the local node is always added, since its own
+    ///     store needs no network.
+    ///   - catchingUp: replicas that gained a partition recently and must not be read for it yet.
+    public init(partitions: [Int], map: PartitionMap, view: MembershipView, selfName: MemberName,
+                routable: Set<MemberName>, catchingUp: Set<PartitionReplica> = [],
+                maxAttemptsPerPartition: Int = QueryPlan.defaultMaxAttemptsPerPartition) {
+        precondition(maxAttemptsPerPartition >= 1, "a partition needs at least one attempt")
+        let selfDatacenter = view.member(named: selfName)?.datacenter
+        var datacenterOf: [MemberName: DatacenterName] = [:]
+        for member in view.members { datacenterOf[member.name] = member.datacenter }
+        var routable = routable
+        routable.insert(selfName)
+
+        var candidates: [Int: [MemberName]] = [:]
+        let planned = Array(Set(partitions)).sorted()
+        for partition in planned {
+            candidates[partition] = QueryPlan.preferenceOrder(
+                of: map.replicas(of: partition).filter {
+                    routable.contains($0) && !catchingUp.contains(PartitionReplica(partition: partition, member: $0))
+                },
+                partition: partition, selfName: selfName, selfDatacenter: selfDatacenter, datacenterOf: datacenterOf)
+        }
+        self.selfName = selfName
+        self.maxAttemptsPerPartition = maxAttemptsPerPartition
+        self.partitionsPlanned = planned
+        self.candidates = candidates
+        self.initialSubRequests = assign(planned)
+    }
+
+    /// Self first (no network), then its own datacenter (low latency), then the rest. Within a
+    /// tier the higher rendezvous weight wins, then the lower name: deterministic, and spreads
+    /// the partitions a datacenter cannot serve itself over the other datacenters evenly.
+    static func preferenceOrder(of replicas: [MemberName], partition: Int, selfName: MemberName,
+                                selfDatacenter: DatacenterName?,
+                                datacenterOf: [MemberName: DatacenterName]) -> [MemberName] {
+        func tier(_ member: MemberName) -> Int {
+            if member == selfName { return 0 }
+            if let selfDatacenter, datacenterOf[member] == selfDatacenter { return 1 }
+            return 2
+        }
+        return replicas.map { (member: $0, tier: tier($0), weight: PartitionMap.weight(of: $0, partition: partition)) }
+            .sorted {
+                if $0.tier != $1.tier { return $0.tier < $1.tier }
+                if $0.weight != $1.weight { return $0.weight > $1.weight }
+                return $0.member < $1.member
+            }
+            .map(\.member)
+    }
+
+    /// The sub-request's answer arrived.
+    public mutating func onAnswer(of id: Int) -> AnswerDisposition {
+        guard let request = inFlight.removeValue(forKey: id) else { return .discard }
+        answered.formUnion(request.partitions)
+        nodesAnswered.insert(request.node)
+        return .merge
+    }
+
+    /// `node` failed or timed out. Every sub-request still in flight to it is given up (a late
+    /// answer is discarded), the node is not used again in this query, and each of its
+    /// partitions moves to the next readable replica not yet tried for it, if it has attempts
+    /// left. Returns the new sub-requests to send; partitions with nowhere to go become missing.
+    public mutating func replan(afterFailureOf node: MemberName) -> [SubRequest] {
+        let abandoned = inFlight.values.filter { $0.node == node }
+        nodesFailed.formUnion(abandoned.map(\.node))
+        var moved: [Int] = []
+        for request in abandoned {
+            inFlight.removeValue(forKey: request.id)
+            moved.append(contentsOf: request.partitions)
+        }
+        excluded.insert(node)
+        return assign(moved.sorted())
+    }
+
+    /// No sub-request is in flight: the answer can be built.
+    public var isFinished: Bool { inFlight.isEmpty }
+
+    /// Sub-requests sent and not yet answered or given up on, by id.
+    public var pendingSubRequests: [SubRequest] { inFlight.values.sorted { $0.id < $1.id } }
+
+    /// Partitions not answered (yet), ascending. Final once `isFinished`.
+    public var missingPartitions: [Int] { partitionsPlanned.filter { !answered.contains($0) } }
+
+    public var coverage: Coverage {
+        Coverage(partitionsTotal: partitionsPlanned.count, partitionsAnswered: answered.count,
+                 missingPartitions: missingPartitions, nodesQueried: nodesQueried.count,
+                 nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted())
+    }
+
+    /// Gives each partition to its best untried, non-excluded candidate, one sub-request per node.
+    private mutating func assign(_ partitions: [Int]) -> [SubRequest] {
+        var partitionsByNode: [MemberName: [Int]] = [:]
+        for partition in partitions {
+            let triedSoFar = tried[partition, default: []]
+            guard triedSoFar.count < maxAttemptsPerPartition,
+                  let next = candidates[partition]?.first(where: { !triedSoFar.contains($0) && !excluded.contains($0) })
+            else { continue }
+            tried[partition, default: []].append(next)
+            partitionsByNode[next, default: []].append(partition)
+        }
+        var requests: [SubRequest] = []
+        for node in partitionsByNode.keys.sorted() {
+            let request = SubRequest(id: nextID, node: node, partitions: partitionsByNode[node]!)
+            nextID += 1
+            inFlight[request.id] = request
+            nodesQueried.insert(node)
+            requests.append(request)
+        }
+        return requests
+    }
+}
