@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "EspyNode", dependencies: [
-            "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire",
+            "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire", "EspyGossip",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Metrics", package: "swift-metrics"),

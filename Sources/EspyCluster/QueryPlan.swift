@@ -24,12 +24,9 @@ public struct QueryPlan: Sendable {
         case discard
     }
 
-    /// One try at the first choice and one re-plan, as the issue specifies: a query waits for at
-    /// most two request timeouts instead of walking every replica.
-    public static let defaultMaxAttemptsPerPartition = 2
-
     public let selfName: MemberName
-    public let maxAttemptsPerPartition: Int
+    /// A cap on tries per partition, first choice included; nil tries each readable replica once.
+    public let maxAttemptsPerPartition: Int?
     /// The requests to send first, by node name.
     public private(set) var initialSubRequests: [SubRequest] = []
 
@@ -51,10 +48,15 @@ public struct QueryPlan: Sendable {
     ///   - routable: members requests may go to; the local node is always added, since its own
     ///     store needs no network.
     ///   - catchingUp: replicas that gained a partition recently and must not be read for it yet.
+    ///   - maxAttemptsPerPartition: nil (the default) lets a partition walk all its readable
+    ///     replicas, one re-plan per failure: a killed node refuses connections at once, so this
+    ///     costs little and keeps a partition with one surviving replica answered even before
+    ///     gossip notices the others are down. A shell that must bound latency by timeouts rather
+    ///     than by its overall query deadline can pass 2 (first choice plus one re-plan).
     public init(partitions: [Int], map: PartitionMap, view: MembershipView, selfName: MemberName,
                 routable: Set<MemberName>, catchingUp: Set<PartitionReplica> = [],
-                maxAttemptsPerPartition: Int = QueryPlan.defaultMaxAttemptsPerPartition) {
-        precondition(maxAttemptsPerPartition >= 1, "a partition needs at least one attempt")
+                maxAttemptsPerPartition: Int? = nil) {
+        precondition((maxAttemptsPerPartition ?? 1) >= 1, "a partition needs at least one attempt")
         let selfDatacenter = view.member(named: selfName)?.datacenter
         var datacenterOf: [MemberName: DatacenterName] = [:]
         for member in view.members { datacenterOf[member.name] = member.datacenter }
@@ -107,8 +109,9 @@ public struct QueryPlan: Sendable {
 
     /// `node` failed or timed out. Every sub-request still in flight to it is given up (a late
     /// answer is discarded), the node is not used again in this query, and each of its
-    /// partitions moves to the next readable replica not yet tried for it, if it has attempts
-    /// left. Returns the new sub-requests to send; partitions with nowhere to go become missing.
+    /// partitions moves once to its next readable replica not yet tried for it (if attempts are
+    /// left); should that one fail too, its own failure moves the partition on. Returns the new
+    /// sub-requests to send; partitions with nowhere left to go become missing.
     public mutating func replan(afterFailureOf node: MemberName) -> [SubRequest] {
         let abandoned = inFlight.values.filter { $0.node == node }
         nodesFailed.formUnion(abandoned.map(\.node))
@@ -141,7 +144,7 @@ public struct QueryPlan: Sendable {
         var partitionsByNode: [MemberName: [Int]] = [:]
         for partition in partitions {
             let triedSoFar = tried[partition, default: []]
-            guard triedSoFar.count < maxAttemptsPerPartition,
+            guard triedSoFar.count < maxAttemptsPerPartition ?? Int.max,
                   let next = candidates[partition]?.first(where: { !triedSoFar.contains($0) && !excluded.contains($0) })
             else { continue }
             tried[partition, default: []].append(next)

@@ -1,5 +1,7 @@
 import EspyAPI
 import EspyCore
+import EspyGossip
+import EspyGossipWire
 import EspyHTTP
 import EspyHTTPServer
 import EspyLoop
@@ -15,6 +17,7 @@ public final class Node {
     private var shard: Shard?
     private var api: V1API?
     private var server: HTTPServer?
+    private var gossip: GossipShell?
     private var signalWatchers: [SignalWatcher] = []
     private var shutdownStarted = false
     private let metrics: NodeMetrics
@@ -37,18 +40,20 @@ public final class Node {
                             logger: logger)
             self.api = api
             server = try HTTPServer(loop: loop, settings: httpSettings()) { [unowned self] request, reply in
-                if request.path == "/metrics" {
-                    self.serveMetrics(request, reply)
-                } else {
-                    api.handle(request, reply: reply)
+                switch request.path {
+                case "/metrics": self.serveMetrics(request, reply)
+                case "/v1/cluster/members": self.serveMembers(request, reply)
+                default: api.handle(request, reply: reply)
                 }
             }
+            gossip = try startGossip()
             for signal in [SIGINT, SIGTERM] {
                 signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] signal in
                     self.handleSignal(signal)
                 })
             }
         } catch {
+            gossip?.close()
             server?.shutdown {}
             shard.close {}
             loop.run()
@@ -93,6 +98,34 @@ public final class Node {
         }
     }
 
+    /// Binds the gossip sockets and announces this node with Serf-style tags: its datacenter,
+    /// HTTP address and role, which `serf members` shows too.
+    private func startGossip() throws -> GossipShell {
+        let httpAdvertise = config.httpAdvertise.isEmpty ? (httpAddress?.description ?? config.httpAddress) : config.httpAdvertise
+        let tags = ["dc": config.datacenter, "http": httpAdvertise, "role": "espymetrics", "espy_protocol": "1"]
+        let profile: GossipProfile = switch config.gossipProfile {
+        case "wan": .wan
+        case "local": .local
+        default: .lan
+        }
+        let shell = try GossipShell(loop: loop, logger: logger, bind: try SocketAddress(parsing: config.gossipAddress),
+                                    keyring: try config.gossipKeyring()) { [config] bound in
+            let advertised = config.gossipAdvertise.isEmpty ? bound : try SocketAddress(parsing: config.gossipAdvertise)
+            return GossipSettings(name: config.name, address: try GossipAddress(advertised), meta: try SerfTags.encode(tags),
+                                  profile: profile)
+        }
+        shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) })
+        return shell
+    }
+
+    private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        guard request.method == .get || request.method == .head else {
+            return reply(.error(.methodNotAllowed, "\(request.method) is not allowed on /v1/cluster/members; use GET, HEAD",
+                                headers: [("Allow", "GET, HEAD")]))
+        }
+        reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip?.members ?? [])))
+    }
+
     /// The address the HTTP server actually bound (port 0 resolves here).
     public var httpAddress: SocketAddress? { server?.localAddress }
 
@@ -101,6 +134,7 @@ public final class Node {
         logger.info("node serving", metadata: [
             "node/name": "\(config.name)", "node/datacenter": "\(config.datacenter)",
             "http/address": "\(httpAddress?.description ?? config.httpAddress)",
+            "gossip/address": "\(gossip?.localAddress?.description ?? config.gossipAddress)",
             "storage/path": "\(config.databasePath)", "storage/records": "\(shard?.recordCount ?? 0)",
         ])
         loop.run()
@@ -119,8 +153,10 @@ public final class Node {
         shutdown()
     }
 
-    /// Stop accepting, let in-flight requests finish, then close the shard cleanly.
+    /// Leave the cluster gracefully while HTTP stops accepting and in-flight requests finish;
+    /// then close the shard cleanly.
     public func shutdown() {
+        gossip?.leave { [self] in gossip = nil }
         server?.shutdown { [self] in
             server = nil
             shard?.close { [self] in

@@ -11,23 +11,23 @@ final class GossipTransport {
     private let udp: UDPSocket
     private var listener: TCPListener?
     private let streamOptions: StreamOptions
-    private let onStream: StreamHandler
+    /// Set by the owner once it is ready; until then packets and streams are dropped.
+    var onPacket: ([UInt8], SocketAddress) -> Void = { _, _ in }
+    var onStream: StreamHandler = { _, _, reply in reply(nil) }
     private var openStreams: [ObjectIdentifier: StreamExchange] = [:]
 
     var localAddress: SocketAddress { udp.localAddress }
 
-    init(loop: EventLoop, address: SocketAddress, keyring: Keyring?,
-         onPacket: @escaping ([UInt8], SocketAddress) -> Void, onStream: @escaping StreamHandler) throws {
+    init(loop: EventLoop, address: SocketAddress, keyring: Keyring?) throws {
         self.loop = loop
         self.streamOptions = StreamOptions(compress: true, keyring: keyring)
-        self.onStream = onStream
         udp = try UDPSocket(loop: loop, address: address)
         do {
             // Bind TCP to the port UDP actually got, so port 0 yields one port for both.
             listener = try TCPListener(loop: loop, address: udp.localAddress) { [unowned self] connection in
                 self.accept(connection)
             }
-            try udp.startReceiving { bytes, peer in onPacket(Array(bytes), peer) }
+            try udp.startReceiving { [unowned self] bytes, peer in self.onPacket(Array(bytes), peer) }
         } catch {
             udp.close()
             listener?.close()

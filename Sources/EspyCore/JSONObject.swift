@@ -1,8 +1,8 @@
-import EspyCore
-
 /// Builds one JSON object into bytes, member by member, for response bodies.
-struct JSONObject {
-    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+public struct JSONObject {
+    public init() {}
+
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var isEmpty = true
 
     private mutating func key(_ name: String) {
@@ -12,27 +12,27 @@ struct JSONObject {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func add(_ name: String, _ value: String) {
+    public mutating func add(_ name: String, _ value: String) {
         key(name)
         JSONText.appendString(value, to: &bytes)
     }
 
-    mutating func add(_ name: String, _ value: Int) {
+    public mutating func add(_ name: String, _ value: Int) {
         key(name)
         JSONText.appendInteger(value, to: &bytes)
     }
 
-    mutating func add(_ name: String, _ value: Bool) {
+    public mutating func add(_ name: String, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    mutating func add(_ name: String, object: JSONObject) {
+    public mutating func add(_ name: String, object: JSONObject) {
         key(name)
         bytes.append(contentsOf: object.finished)
     }
 
-    mutating func add(_ name: String, array: [JSONObject]) {
+    public mutating func add(_ name: String, array: [JSONObject]) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         for (index, element) in array.enumerated() {
@@ -43,7 +43,7 @@ struct JSONObject {
     }
 
     /// The object's text, closed, with a trailing newline so curl output ends cleanly.
-    var finished: [UInt8] { bytes + [UInt8(ascii: "}")] }
+    public var finished: [UInt8] { bytes + [UInt8(ascii: "}")] }
 
-    var body: [UInt8] { finished + [0x0A] }
+    public var body: [UInt8] { finished + [0x0A] }
 }

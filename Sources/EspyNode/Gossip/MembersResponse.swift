@@ -1,0 +1,32 @@
+import EspyCore
+
+/// The JSON of `GET /v1/cluster/members`: this node's view of every member, and counts per
+/// datacenter and status so an operator sees at a glance what each datacenter looks like.
+enum MembersResponse {
+    static func body(selfName: String, members: [MemberSnapshot]) -> [UInt8] {
+        var answer = JSONObject()
+        answer.add("self", selfName)
+        answer.add("members", array: members.map { member in
+            var item = JSONObject()
+            item.add("name", member.name)
+            item.add("address", member.address)
+            item.add("datacenter", member.datacenter)
+            item.add("http", member.http)
+            item.add("status", member.status.rawValue)
+            item.add("incarnation", Int(member.incarnation))
+            var tags = JSONObject()
+            for (key, value) in member.tags.sorted(by: { $0.key < $1.key }) { tags.add(key, value) }
+            item.add("tags", object: tags)
+            item.add("since", member.since.description)
+            return item
+        })
+        var datacenters = JSONObject()
+        for (datacenter, counts) in members.countsByDatacenter.sorted(by: { $0.key < $1.key }) {
+            var row = JSONObject()
+            for status in MemberSnapshot.Status.allCases { row.add(status.rawValue, counts[status] ?? 0) }
+            datacenters.add(datacenter, object: row)
+        }
+        answer.add("datacenters", object: datacenters)
+        return answer.body
+    }
+}
