@@ -7,7 +7,7 @@ final class QueryPlanTests: XCTestCase {
     private var all: [Int] { Array(0..<map.partitionCount) }
 
     private func plan(from selfName: MemberName = "a1", down: [MemberName] = [], catchingUp: Set<PartitionReplica> = [],
-                      maxAttempts: Int = QueryPlan.defaultMaxAttemptsPerPartition) -> QueryPlan {
+                      maxAttempts: Int? = nil) -> QueryPlan {
         QueryPlan(partitions: all, map: map, view: view, selfName: selfName,
                   routable: view.routableMembers.subtracting(down), catchingUp: catchingUp,
                   maxAttemptsPerPartition: maxAttempts)
@@ -71,7 +71,7 @@ final class QueryPlanTests: XCTestCase {
     }
 
     func testReplan_movesTheFailedNodesPartitionsOnce_andDiscardsItsLateAnswer() {
-        var plan = plan()
+        var plan = plan(maxAttempts: 2)
         let failed = plan.initialSubRequests[1]
         XCTAssertEqual(failed.node, "a2")
         let moved = plan.replan(afterFailureOf: "a2")
@@ -81,7 +81,7 @@ final class QueryPlanTests: XCTestCase {
         XCTAssertEqual(plan.onAnswer(of: failed.id), .discard, "its partitions belong to the new requests now")
         XCTAssertTrue(Set(moved.map(\.id)).isDisjoint(with: plan.initialSubRequests.map(\.id)))
 
-        // The second try fails too: with two attempts per partition, they are missing.
+        // The second try fails too: capped at two attempts per partition, they are missing.
         let secondNode = moved[0].node
         XCTAssertEqual(plan.replan(afterFailureOf: secondNode), [])
         for request in moved.dropFirst() { XCTAssertEqual(plan.onAnswer(of: request.id), .merge) }
@@ -93,8 +93,8 @@ final class QueryPlanTests: XCTestCase {
         XCTAssertEqual(plan.coverage.partitionsAnswered, 64 - moved[0].partitions.count)
     }
 
-    func testReplan_neverReturnsToATriedOrFailedNode() {
-        var plan = plan(maxAttempts: 3)
+    func testReplan_walksEveryReplicaByDefault_neverReturningToATriedOrFailedNode() {
+        var plan = plan()
         _ = plan.replan(afterFailureOf: "a2")
         let partition = map.partitions(ownedBy: "a2")[0]
         let second = remoteChoice(for: partition)

@@ -31,16 +31,16 @@ final class ScatterGatherTests: XCTestCase {
     /// - failing: nodes whose requests fail at once (killed, not yet noticed by gossip).
     /// - slow: nodes whose requests time out, then answer late.
     private func query(from selfName: MemberName, failing: Set<MemberName> = [], slow: Set<MemberName> = [],
-                       unroutable: Set<MemberName> = [], limit: Int = 25) -> Outcome {
+                       unroutable: Set<MemberName> = [], maxAttempts: Int? = nil, limit: Int = 25) -> Outcome {
         let view = Self.view, map = Self.map
         var plan = QueryPlan(partitions: Array(0..<map.partitionCount), map: map, view: view, selfName: selfName,
-                             routable: view.routableMembers.subtracting(unroutable))
+                             routable: view.routableMembers.subtracting(unroutable), maxAttemptsPerPartition: maxAttempts)
         var queue = plan.initialSubRequests
         var timedOut: [QueryPlan.SubRequest] = []
         var counts: [CountResult] = [], newest: [[RecentRecord]] = []
         while !queue.isEmpty {
             let request = queue.removeFirst()
-            XCTAssertTrue(map.partitions(ownedBy: request.node).isSuperset(of: request.partitions), "asked a non-replica")
+            XCTAssertTrue(Set(map.partitions(ownedBy: request.node)).isSuperset(of: request.partitions), "asked a non-replica")
             if failing.contains(request.node) || slow.contains(request.node) {
                 if slow.contains(request.node) { timedOut.append(request) }
                 queue += plan.replan(afterFailureOf: request.node)
@@ -76,10 +76,11 @@ final class ScatterGatherTests: XCTestCase {
 
     func testKilledAndSlowNodes_otherReplicasAnswer_exactlyOnce() {
         let (all, newest) = truth()
-        let outcome = query(from: "node-002", failing: ["node-005", "node-006"], slow: ["node-008", "node-010"])
+        // node-002 is in dc-b, and so are these: its first choices, each failing in its own way.
+        let outcome = query(from: "node-002", failing: ["node-005", "node-011"], slow: ["node-008", "node-014"])
         XCTAssertEqual(outcome.counts, all)
         XCTAssertEqual(outcome.newestCounts, newest)
-        XCTAssertEqual(outcome.coverage.nodesFailed, ["node-005", "node-006", "node-008", "node-010"])
+        XCTAssertEqual(outcome.coverage.nodesFailed, ["node-005", "node-008", "node-011", "node-014"])
         XCTAssertEqual(CoverageDecision(coverage: outcome.coverage, allowPartial: false), .complete)
     }
 
@@ -97,8 +98,15 @@ final class ScatterGatherTests: XCTestCase {
             XCTAssertEqual(CoverageDecision(coverage: outcome.coverage, allowPartial: true), .partial(missing: lost.sorted()))
         }
     }
-}
 
-private extension Array where Element == Int {
-    func isSuperset(of other: [Int]) -> Bool { Set(self).isSuperset(of: other) }
+    func testCappedRetries_mayMissMore_butNameEverythingMissing_andCountTheRestExactly() {
+        let killed = Set(Self.map.replicas(of: 17) + Self.map.replicas(of: 2000))
+        let outcome = query(from: "node-100", failing: killed, maxAttempts: 2)
+        let missing = Set(outcome.coverage.missingPartitions)
+        XCTAssertTrue(missing.isSuperset(of: [17, 2000]))
+        let (present, newest) = truth(excluding: missing)
+        XCTAssertEqual(outcome.counts, present)
+        XCTAssertEqual(outcome.newestCounts, newest)
+        XCTAssertEqual(outcome.coverage.partitionsAnswered + missing.count, Self.map.partitionCount)
+    }
 }

@@ -6,6 +6,8 @@ public final class NodeProcess {
     public let process = Process()
     public let dataDirectory: String
     public private(set) var httpPort = 0
+    /// The gossip port the node bound (UDP and TCP).
+    public private(set) var gossipPort = 0
     private let logPipe = Pipe()
     private var logBytes = Data()
     private let logLock = NSLock()
@@ -24,10 +26,14 @@ public final class NodeProcess {
     }
 
     /// Starts a node and waits until its HTTP port answers.
-    public init(dataDirectory: String, name: String = "test-node", extraArguments: [String] = []) throws {
+    /// Starts a node and waits until its HTTP port answers. Gossip binds an ephemeral port
+    /// unless `gossip` names one (a restarted node keeping its address).
+    public init(dataDirectory: String, name: String = "test-node", gossip: String = "127.0.0.1:0",
+                extraArguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
         process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
-        process.arguments = ["serve", "--http", "127.0.0.1:0", "--data-dir", dataDirectory, "--name", name] + extraArguments
+        process.arguments = ["serve", "--http", "127.0.0.1:0", "--gossip", gossip, "--data-dir", dataDirectory, "--name", name]
+            + extraArguments
         process.standardOutput = logPipe
         process.standardError = logPipe
         logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -40,8 +46,9 @@ public final class NodeProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let port = boundPort() {
+            if let port = boundPort("http"), let gossipPort = boundPort("gossip") {
                 httpPort = port
+                self.gossipPort = gossipPort
                 return
             }
             guard process.isRunning else { break }
@@ -57,9 +64,9 @@ public final class NodeProcess {
         return String(decoding: logBytes, as: UTF8.self)
     }
 
-    /// The port from the node's "node serving" log line (it binds port 0, so only it knows).
-    private func boundPort() -> Int? {
-        guard let range = log.range(of: #"http/address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+    /// A port from the node's "node serving" log line (it binds port 0, so only it knows).
+    private func boundPort(_ key: String) -> Int? {
+        guard let range = log.range(of: key + #"/address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
         return Int(log[range].split(separator: ":").last!)
     }
 
