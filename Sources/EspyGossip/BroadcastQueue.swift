@@ -47,23 +47,28 @@ struct BroadcastQueue: Sendable {
     /// Takes messages for one packet: each costs `overhead` bytes plus its length, and the
     /// total stays within `limit`. Taken messages count one transmission; those that reach
     /// `transmitLimit` are dropped. At most `maximumCount` messages are taken.
+    ///
+    /// memberlist walks the transmit levels from the lowest and, within each, takes the
+    /// largest message that still fits, until the packet is full. Entries are sorted by
+    /// level and then by length descending, and the free space only shrinks, so one forward
+    /// pass taking every entry that fits makes exactly the same choices.
     mutating func take(overhead: Int, limit: Int, transmitLimit: Int, maximumCount: Int) -> [PacketMessage] {
-        guard let lowest = entries.first?.transmits, let highest = entries.last?.transmits else { return [] }
+        guard !entries.isEmpty else { return [] }
         var taken: [PacketMessage] = []
-        var reinsert: [Entry] = []
+        var takenIndices: [Int] = []
         var used = 0
-        var level = lowest
-        while level <= highest && taken.count < maximumCount {
+        for index in entries.indices {
             let free = limit - used - overhead
-            if free <= 0 { break }
-            // Within a level entries run longest first, so the first that fits is the largest that fits.
-            guard let index = entries.firstIndex(where: { $0.transmits == level && $0.length <= free }) else {
-                level += 1
-                continue
-            }
+            if free <= 0 || taken.count >= maximumCount { break }
+            guard entries[index].length <= free else { continue }
+            used += overhead + entries[index].length
+            taken.append(entries[index].message)
+            takenIndices.append(index)
+        }
+        guard !takenIndices.isEmpty else { return [] }
+        var reinsert: [Entry] = []
+        for index in takenIndices.reversed() {
             var entry = entries.remove(at: index)
-            used += overhead + entry.length
-            taken.append(entry.message)
             if entry.transmits + 1 >= transmitLimit {
                 if let name = entry.name { namedIDs.removeValue(forKey: name) }
             } else {
@@ -71,7 +76,7 @@ struct BroadcastQueue: Sendable {
                 reinsert.append(entry)
             }
         }
-        for entry in reinsert {
+        for entry in reinsert.reversed() {
             insert(entry)
         }
         if entries.isEmpty { lastID = 0 }

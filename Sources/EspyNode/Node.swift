@@ -86,7 +86,8 @@ public final class Node {
                                 headers: [("Allow", "GET, HEAD")]))
         }
         let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
-                                      storeSizeBytes: storeSizeBytes())
+                                      storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
+                                      gossipPacketsSent: gossip?.packetsSent ?? 0)
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(body)))
     }
 

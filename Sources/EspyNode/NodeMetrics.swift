@@ -1,6 +1,7 @@
 import EspyAPI
 import EspyHTTP
 import EspyHTTPServer
+import EspyGossip
 import Metrics
 import Prometheus
 
@@ -13,6 +14,8 @@ public final class NodeMetrics {
     private let connections: Metrics.Gauge
     private let storedRecords: Metrics.Gauge
     private let storeBytes: Metrics.Gauge
+    private var gossipGauges: [String: Metrics.Gauge] = [:]
+    private var gossipCounters: [String: (counter: Metrics.Counter, last: UInt64)] = [:]
 
     /// Routes get their own label; anything else is "other", so scanners probing random paths
     /// cannot blow up the number of series.
@@ -55,12 +58,40 @@ public final class NodeMetrics {
     }
 
     /// The Prometheus text exposition, after refreshing the gauges that are read, not counted.
-    func exposition(connectionCount: Int, recordCount: Int, storeSizeBytes: Int) -> [UInt8] {
+    func exposition(connectionCount: Int, recordCount: Int, storeSizeBytes: Int, gossip: GossipMetrics?,
+                    gossipPacketsSent: UInt64) -> [UInt8] {
         connections.record(connectionCount)
         storedRecords.record(recordCount)
         storeBytes.record(storeSizeBytes)
+        if let gossip { record(gossip, packetsSent: gossipPacketsSent) }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// The gossip core keeps plain running totals; Prometheus counters only move forward, so
+    /// each scrape adds what changed since the last one.
+    private func record(_ gossip: GossipMetrics, packetsSent: UInt64) {
+        for (status, count) in [("alive", gossip.membersAlive), ("suspect", gossip.membersSuspect),
+                                ("dead", gossip.membersDead), ("left", gossip.membersLeft)] {
+            let gauge = gossipGauges[status] ?? Metrics.Gauge(label: "espymetrics_gossip_members", dimensions: [("status", status)])
+            gossipGauges[status] = gauge
+            gauge.record(count)
+        }
+        let totals: [(String, UInt64)] = [
+            ("espymetrics_gossip_probes_total", gossip.probesSent),
+            ("espymetrics_gossip_probe_failures_total", gossip.probeFailures),
+            ("espymetrics_gossip_suspicions_total", gossip.suspicionsRaised),
+            ("espymetrics_gossip_refutations_total", gossip.refutations),
+            ("espymetrics_gossip_packets_received_total", gossip.packetsReceived),
+            ("espymetrics_gossip_packets_sent_total", packetsSent),
+            ("espymetrics_gossip_decode_errors_total", gossip.decodeErrors),
+            ("espymetrics_gossip_push_pulls_total", gossip.pushPullsStarted),
+        ]
+        for (name, value) in totals {
+            let entry = gossipCounters[name] ?? (Metrics.Counter(label: name), 0)
+            if value > entry.last { entry.counter.increment(by: Int64(value - entry.last)) }
+            gossipCounters[name] = (entry.counter, max(value, entry.last))
+        }
     }
 }

@@ -18,6 +18,7 @@ struct ServeCommand: ParsableCommand {
               espymetrics serve
               espymetrics serve --http 0.0.0.0:8888 --data-dir /var/lib/espymetrics
               espymetrics serve --config /etc/espymetrics/cluster.toml --name node-7
+              espymetrics serve --name n2 --datacenter dc2 --http 127.0.0.2:8888 --gossip 127.0.0.2:7946 --join 127.0.0.1:7946
             """)
 
     @Option(help: ArgumentHelp("TOML configuration file.", valueName: "file"))
@@ -37,6 +38,10 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Gossip seed to join; repeatable.", valueName: "host:port"))
     var join: [String] = []
+
+    @Option(help: ArgumentHelp("Gossip encryption key, base64 as `serf keygen` prints it; repeatable (the first encrypts).",
+                               valueName: "key"))
+    var encrypt: [String] = []
 
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory of the node's shard (default: ./data).", valueName: "dir"))
     var dataDirectory: String?
@@ -88,6 +93,7 @@ struct ServeCommand: ParsableCommand {
         if let http { config.httpAddress = http }
         if let gossip { config.gossipAddress = gossip }
         if !join.isEmpty { config.joinSeeds = join }
+        if !encrypt.isEmpty { config.encryptKeys = encrypt }
         if let dataDirectory { config.dataDirectory = dataDirectory }
         if let logLevel {
             guard let level = Logger.Level(rawValue: logLevel) else {

@@ -18,8 +18,10 @@ final class GossipClusterTests: XCTestCase {
     }
 
     @discardableResult
-    private func start(_ name: String, datacenter: String, join: NodeProcess? = nil, gossip: String = "127.0.0.1:0") throws -> NodeProcess {
+    private func start(_ name: String, datacenter: String, join: NodeProcess? = nil, gossip: String = "127.0.0.1:0",
+                       encryptKey: String? = nil) throws -> NodeProcess {
         var arguments = ["--datacenter", datacenter]
+        if let encryptKey { arguments += ["--encrypt", encryptKey] }
         if let join { arguments += ["--join", "127.0.0.1:\(join.gossipPort)"] }
         let node = try NodeProcess(dataDirectory: directory.file(name), name: name, gossip: gossip, extraArguments: arguments)
         nodes[name] = node
@@ -107,5 +109,22 @@ final class GossipClusterTests: XCTestCase {
         XCTAssertNotNil(waitUntil(15) { members(seenBy: n1)["n2"]?["status"] as? String == "left" })
         // Still alive after the leave settled: nothing else was disturbed.
         XCTAssertEqual(try serf.members()["n1"]?.status, "alive")
+    }
+
+    func testEncryptedGossipInteroperatesWithSerfAndShutsOutNodesWithoutTheKey() throws {
+        XCTAssertTrue(SerfAgent.isInstalled, "serf is not installed; run deploy/install-debian-packages.sh")
+        guard SerfAgent.isInstalled else { return }
+        let key = try SerfAgent.keygen()
+        let n1 = try start("n1", datacenter: "dc1", encryptKey: key)
+        let serf = try SerfAgent(name: "serf-enc", encryptKey: key)
+        XCTAssertEqual(try serf.command(["join", "127.0.0.1:\(n1.gossipPort)"]).status, 0)
+        XCTAssertNotNil(try waitUntil(15) { try serf.members()["n1"]?.status == "alive" }, "serf (encrypted) does not see n1")
+        XCTAssertNotNil(waitUntil(15) { members(seenBy: n1)["serf-enc"]?["status"] as? String == "alive" })
+
+        // A node without the key cannot join: its plaintext packets and streams are refused.
+        let outsider = try start("outsider", datacenter: "dc2", join: n1)
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertNil(members(seenBy: n1)["outsider"], "a node without the key joined the encrypted cluster")
+        XCTAssertNil(members(seenBy: outsider)["n1"])
     }
 }

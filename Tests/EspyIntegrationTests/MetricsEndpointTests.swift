@@ -65,5 +65,7 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(delta("espymetrics_http_request_duration_seconds_count{route=/v1/import}"), 1)
         XCTAssertEqual(after["espymetrics_store_records{}"], 2)
         XCTAssertGreaterThan(after["espymetrics_store_size_bytes{}"] ?? 0, 0)
+        XCTAssertEqual(after["espymetrics_gossip_members{status=alive}"], 1, "a node alone is its own one alive member")
+        XCTAssertEqual(after["espymetrics_gossip_decode_errors_total{}"], 0)
     }
 }

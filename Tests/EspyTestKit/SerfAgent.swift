@@ -10,13 +10,14 @@ public final class SerfAgent {
 
     public static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/serf") }
 
-    public init(name: String, tags: [String: String] = [:]) throws {
+    public init(name: String, tags: [String: String] = [:], encryptKey: String? = nil) throws {
         self.name = name
         bindPort = try freePort()
         rpcPort = try freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
         process.arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(bindPort)", "-rpc-addr=127.0.0.1:\(rpcPort)"]
             + tags.sorted(by: { $0.key < $1.key }).flatMap { ["-tag", "\($0.key)=\($0.value)"] }
+            + (encryptKey.map { ["-encrypt=\($0)"] } ?? [])
         process.standardOutput = logPipe
         process.standardError = logPipe
         try process.run()
@@ -43,6 +44,19 @@ public final class SerfAgent {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         client.waitUntilExit()
         return (client.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    /// A fresh key from `serf keygen` (base64 of 32 random bytes).
+    public static func keygen() throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
+        process.arguments = ["keygen"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `serf members -format=json`: name → (status, tags).
