@@ -42,8 +42,13 @@ let package = Package(
             "EspyCore", "EspyLoop", "EspyHTTP", "EspyStorage", .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        .target(name: "EspyCoordination", dependencies: [
+            "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage", "EspyAPI",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "EspyNode", dependencies: [
             "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire", "EspyGossip",
+            "EspyCluster", "EspyCoordination", "EspyHTTPClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -8,18 +8,20 @@ final class ExportStream: ResponseBodyStream {
     private let shard: Shard
     private let since: Timestamp?
     private let until: Timestamp?
+    private let partitions: [Int]?
     private var cursor: ExportCursor?
     private var isDone = false
 
-    init(shard: Shard, since: Timestamp?, until: Timestamp?) {
+    init(shard: Shard, since: Timestamp?, until: Timestamp?, partitions: [Int]? = nil) {
         self.shard = shard
         self.since = since
         self.until = until
+        self.partitions = partitions
     }
 
     func nextChunk(_ deliver: @escaping (Result<[UInt8]?, Error>) -> Void) {
         guard !isDone else { return deliver(.success(nil)) }
-        shard.exportPage(after: cursor, since: since, until: until) { [self] result in
+        shard.exportPage(after: cursor, since: since, until: until, partitions: partitions) { [self] result in
             switch result {
             case .failure(let error):
                 deliver(.failure(error))

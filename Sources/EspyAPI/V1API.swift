@@ -4,12 +4,14 @@ import EspyLoop
 import EspyStorage
 import Logging
 
-/// The `/v1` endpoints of one node over its shard: requests in, storage calls out, JSON back.
+/// The `/v1` endpoints: requests in, record-store calls out (the cluster coordinator), JSON back.
 public final class V1API {
     public typealias Reply = (HTTPResponse) -> Void
     typealias Endpoint = (HTTPRequest, @escaping Reply) -> Void
 
     private let loop: EventLoop
+    private let store: RecordStore
+    /// This node's own shard, for the health check's record count.
     private let shard: Shard
     private let identity: NodeIdentity
     private let now: () -> Timestamp
@@ -20,9 +22,10 @@ public final class V1API {
     /// The paths this API serves, for labelling metrics without unbounded cardinality.
     public static let routes = ["/v1/on_import", "/v1/import", "/v1/count", "/v1/download/import", "/v1/health"]
 
-    public init(loop: EventLoop, shard: Shard, identity: NodeIdentity, logger: Logger,
+    public init(loop: EventLoop, store: RecordStore, shard: Shard, identity: NodeIdentity, logger: Logger,
                 now: @escaping () -> Timestamp = Timestamp.now) {
         self.loop = loop
+        self.store = store
         self.shard = shard
         self.identity = identity
         self.logger = logger
@@ -56,7 +59,7 @@ public final class V1API {
         }
         let body = request.body
         let serverTime = now()
-        let partitionCount = shard.settings.partitionCount
+        let partitionCount = store.partitionCount
         validate(bodyBytes: body.count, {
             Result { () throws(JSONSyntaxError) in
                 try body.withUnsafeBytes { raw in
@@ -71,17 +74,15 @@ public final class V1API {
                 metrics.recordsRejected.increment()
                 reply(.error(.badRequest, "invalid record: \(error)"))
             case .success(let record):
-                shard.write([record]) { [self] result in
-                    switch result {
-                    case .success(let outcome):
-                        metrics.recordWrite(stored: outcome.inserted, duplicates: outcome.duplicates)
-                        var answer = JSONObject()
-                        answer.add("success", true)
-                        answer.add("id", record.id.description)
-                        reply(.json(.ok, answer.body))
-                    case .failure(let error):
-                        reply(storageFailure(error))
+                store.store([record]) { [self] outcome in
+                    metrics.recordWrite(stored: outcome.stored, duplicates: outcome.duplicates)
+                    if let failure = outcome.failed.first {
+                        return reply(notAcknowledged("the record was not acknowledged; retry (it is stored at most once): \(failure.reason)"))
                     }
+                    var answer = JSONObject()
+                    answer.add("success", true)
+                    answer.add("id", record.id.description)
+                    reply(.json(.ok, answer.body))
                 }
             }
         })
@@ -91,7 +92,7 @@ public final class V1API {
         let body = request.body
         let framing = RecordBatch.framing(contentType: request.headers["content-type"], body: body)
         let serverTime = now()
-        let partitionCount = shard.settings.partitionCount
+        let partitionCount = store.partitionCount
         validate(bodyBytes: body.count, {
             Result { () throws(RecordBatch.FramingError) in
                 try RecordBatch(body: body, framing: framing, serverTime: serverTime, partitionCount: partitionCount)
@@ -102,14 +103,10 @@ public final class V1API {
                 reply(.error(.badRequest, error.description))
             case .success(let batch):
                 if !batch.rejections.isEmpty { metrics.recordsRejected.increment(by: batch.rejections.count) }
-                shard.write(batch.records) { [self] result in
-                    switch result {
-                    case .success(let outcome):
-                        metrics.recordWrite(stored: outcome.inserted, duplicates: outcome.duplicates)
-                        reply(.json(.ok, importAnswer(accepted: batch.records.count, outcome: outcome, rejections: batch.rejections)))
-                    case .failure(let error):
-                        reply(storageFailure(error))
-                    }
+                store.store(batch.records) { [self] outcome in
+                    metrics.recordWrite(stored: outcome.stored, duplicates: outcome.duplicates)
+                    let status: HTTPStatus = outcome.failed.isEmpty ? .ok : .serviceUnavailable
+                    reply(.json(status, importAnswer(batch, outcome)))
                 }
             }
         })
@@ -129,49 +126,82 @@ public final class V1API {
         }
     }
 
-    private func importAnswer(accepted: Int, outcome: WriteOutcome, rejections: [RecordBatch.Rejection]) -> [UInt8] {
+    /// `accepted` counts records acknowledged; `failed` lists, by their position in the upload,
+    /// valid records that did not reach their write quorum (the answer is then 503: retry them).
+    private func importAnswer(_ batch: RecordBatch, _ outcome: StoreOutcome) -> [UInt8] {
+        let rejected = Set(batch.rejections.map(\.index))
+        let uploadPositions = (0..<(batch.records.count + batch.rejections.count)).filter { !rejected.contains($0) }
         var answer = JSONObject()
-        answer.add("accepted", accepted)
-        answer.add("stored", outcome.inserted)
+        answer.add("accepted", batch.records.count - outcome.failed.count)
+        answer.add("stored", outcome.stored)
         answer.add("duplicates", outcome.duplicates)
-        answer.add("rejected", array: rejections.map { rejection in
+        answer.add("rejected", array: batch.rejections.map { rejection in
             var item = JSONObject()
             item.add("index", rejection.index)
             if let line = rejection.line { item.add("line", line) }
             item.add("error", rejection.reason)
             return item
         })
+        if !outcome.failed.isEmpty {
+            answer.add("failed", array: outcome.failed.map { failure in
+                var item = JSONObject()
+                item.add("index", uploadPositions[failure.index])
+                item.add("error", failure.reason)
+                return item
+            })
+        }
         return answer.body
     }
 
-    private func storageFailure(_ error: StorageError) -> HTTPResponse {
-        logger.error("storage request failed", metadata: ["storage/error": "\(error)"])
+    private func notAcknowledged(_ message: String) -> HTTPResponse {
         metrics.storageFailures.increment()
-        return .error(.serviceUnavailable, "storage failed, nothing was acknowledged; retry: \(error.message)")
+        return .error(.serviceUnavailable, message)
     }
 
     // MARK: Queries
 
     private func count(_ request: HTTPRequest, _ reply: @escaping Reply) {
         let query: CountQuery
+        let allowPartial: Bool
         do {
             let parameters = request.queryParameters
-            if let unknown = parameters.first(where: { !["group_by", "limit", "since", "until"].contains($0.name) }) {
-                throw QueryParameterError(parameter: unknown.name, reason: "is not known; use group_by, limit, since, until")
+            if let unknown = parameters.first(where: { !["group_by", "limit", "since", "until", "allow_partial"].contains($0.name) }) {
+                throw QueryParameterError(parameter: unknown.name, reason: "is not known; use group_by, limit, since, until, allow_partial")
             }
             query = try CountQuery(parameters: parameters)
+            allowPartial = try V1API.allowPartial(parameters)
         } catch {
             return reply(.error(.badRequest, "\(error)"))
         }
-        shard.count(query) { [self] result in
-            switch result {
-            case .success(let counts): reply(.json(.ok, countAnswer(query, counts)))
-            case .failure(let error): reply(storageFailure(error))
+        store.count(query, allowPartial: allowPartial) { [self] answer in
+            guard answer.isComplete || allowPartial else {
+                return reply(unavailable(answer.coverage))
             }
+            reply(.json(.ok, countAnswer(query, answer.result, answer.coverage)))
         }
     }
 
-    private func countAnswer(_ query: CountQuery, _ result: CountResult) -> [UInt8] {
+    static func allowPartial(_ parameters: [(name: String, value: String)]) throws(QueryParameterError) -> Bool {
+        guard let value = parameters.first(where: { $0.name == "allow_partial" })?.value else { return false }
+        switch value {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw QueryParameterError(parameter: "allow_partial", reason: "must be true or false, got '\(value)'")
+        }
+    }
+
+    /// 503 naming what is missing; the coverage block says which nodes failed.
+    private func unavailable(_ coverage: CoverageReport) -> HTTPResponse {
+        var answer = JSONObject()
+        let missing = coverage.missingPartitions
+        answer.add("error", "\(missing.count) of \(coverage.partitionsTotal) partitions have no answering replica "
+                   + "(failed nodes: \(coverage.nodesFailed.joined(separator: ", "))); add allow_partial=true to accept a partial answer")
+        answer.addIntegers("missing_partitions", missing)
+        answer.add("coverage", object: coverage.json)
+        return .json(.serviceUnavailable, answer.body)
+    }
+
+    private func countAnswer(_ query: CountQuery, _ result: CountResult, _ coverage: CoverageReport) -> [UInt8] {
         var answer = JSONObject()
         if let groupedBy = query.groupByText {
             var counts = JSONObject()
@@ -184,21 +214,24 @@ public final class V1API {
         } else {
             answer.add("record_count", result.recordCount)
         }
+        answer.add("coverage", object: coverage.json)
         return answer.body
     }
 
     private func download(_ request: HTTPRequest, _ reply: @escaping Reply) {
         let range: CountQuery
+        let allowPartial: Bool
         do {
             let parameters = request.queryParameters
-            if let unknown = parameters.first(where: { !["since", "until"].contains($0.name) }) {
-                throw QueryParameterError(parameter: unknown.name, reason: "is not known; use since, until")
+            if let unknown = parameters.first(where: { !["since", "until", "allow_partial"].contains($0.name) }) {
+                throw QueryParameterError(parameter: unknown.name, reason: "is not known; use since, until, allow_partial")
             }
             range = try CountQuery(parameters: parameters)
+            allowPartial = try V1API.allowPartial(parameters)
         } catch {
             return reply(.error(.badRequest, "\(error)"))
         }
-        let stream = ExportStream(shard: shard, since: range.since, until: range.until)
+        let stream = store.export(since: range.since, until: range.until, allowPartial: allowPartial)
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .stream(stream)))
     }
 

@@ -32,6 +32,26 @@ public struct JSONObject {
         bytes.append(contentsOf: object.finished)
     }
 
+    public mutating func addStrings(_ name: String, _ values: [String]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONText.appendString(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    public mutating func addIntegers(_ name: String, _ values: [Int]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONText.appendInteger(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     public mutating func add(_ name: String, array: [JSONObject]) {
         key(name)
         bytes.append(UInt8(ascii: "["))

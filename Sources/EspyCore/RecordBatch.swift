@@ -116,3 +116,32 @@ public struct RecordBatch: Sendable {
         guard position == bytes.count else { throw frameError("unexpected data after the array") }
     }
 }
+
+extension RecordBatch {
+    private static let serverTimeExtractor = JSONPathExtractor(paths: [FieldPath(segments: ["server_time"])])
+
+    /// Records as nodes pass them to each other: NDJSON in the exported form, each carrying the
+    /// `server_time` its coordinator stamped. Ids and partitions come out as on the coordinator,
+    /// since the id is derived from the record without `server_time`.
+    public init(storedRecords body: [UInt8], partitionCount: Int) {
+        records = []
+        rejections = []
+        var index = 0
+        for line in body.split(separator: 0x0A) where !line.isEmpty {
+            defer { index += 1 }
+            line.withUnsafeBufferPointer { bytes in
+                guard let key = RecordBatch.serverTimeExtractor.groupingKeys(from: bytes)[0],
+                      let serverTime = try? Timestamp(parsing: key) else {
+                    rejections.append(Rejection(index: index, line: nil, reason: "stored record without a valid server_time"))
+                    return
+                }
+                do {
+                    records.append(try PreparedRecord(json: UnsafeRawBufferPointer(bytes), serverTime: serverTime,
+                                                      partitionCount: partitionCount))
+                } catch {
+                    rejections.append(Rejection(index: index, line: nil, reason: "\(error)"))
+                }
+            }
+        }
+    }
+}

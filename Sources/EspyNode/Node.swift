@@ -1,5 +1,8 @@
 import EspyAPI
+import EspyCluster
+import EspyCoordination
 import EspyCore
+import EspyHTTPClient
 import EspyGossip
 import EspyGossipWire
 import EspyHTTP
@@ -18,6 +21,11 @@ public final class Node {
     private var api: V1API?
     private var server: HTTPServer?
     private var gossip: GossipShell?
+    private var coordinator: ClusterCoordinator?
+    private var internalAPI: InternalAPI?
+    private var httpClient: HTTPClient?
+    /// Re-reads membership now and then: failed members release their partitions by time.
+    private var membershipTimer: Timer?
     private var signalWatchers: [SignalWatcher] = []
     private var shutdownStarted = false
     private let metrics: NodeMetrics
@@ -36,23 +44,39 @@ public final class Node {
             readerCount: config.readers, durability: config.durability), logger: logger)
         self.shard = shard
         do {
-            let api = V1API(loop: loop, shard: shard, identity: NodeIdentity(name: config.name, datacenter: config.datacenter),
-                            logger: logger)
-            self.api = api
+            let client = HTTPClient(loop: loop)
+            httpClient = client
+            let internalAPI = InternalAPI(loop: loop, shard: shard, logger: logger)
+            self.internalAPI = internalAPI
             server = try HTTPServer(loop: loop, settings: httpSettings()) { [unowned self] request, reply in
                 switch request.path {
                 case "/metrics": self.serveMetrics(request, reply)
                 case "/v1/cluster/members": self.serveMembers(request, reply)
-                default: api.handle(request, reply: reply)
+                case "/v1/cluster/partitions": self.servePartitions(request, reply)
+                case let path where path.hasPrefix(InternalAPI.pathPrefix): internalAPI.handle(request, reply: reply)
+                default: self.api?.handle(request, reply: reply) ?? reply(.error(.serviceUnavailable, "starting"))
                 }
             }
+            let coordinator = ClusterCoordinator(
+                loop: loop, shard: shard, client: client, selfName: config.name, datacenter: config.datacenter,
+                http: advertisedHTTPAddress, quorum: try WriteQuorum(configText: config.writeQuorum),
+                replicasPerDatacenter: config.replicasPerDatacenter, logger: logger)
+            self.coordinator = coordinator
+            api = V1API(loop: loop, store: coordinator, shard: shard,
+                        identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
             gossip = try startGossip()
+            let timer = try Timer(loop: loop)
+            timer.unreference()
+            timer.start(after: 10_000, repeat: 10_000) { [unowned self] in self.membershipChanged() }
+            membershipTimer = timer
             for signal in [SIGINT, SIGTERM] {
                 signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] signal in
                     self.handleSignal(signal)
                 })
             }
         } catch {
+            membershipTimer?.close()
+            httpClient?.close()
             gossip?.close()
             server?.shutdown {}
             shard.close {}
@@ -102,8 +126,7 @@ public final class Node {
     /// Binds the gossip sockets and announces this node with Serf-style tags: its datacenter,
     /// HTTP address and role, which `serf members` shows too.
     private func startGossip() throws -> GossipShell {
-        let httpAdvertise = config.httpAdvertise.isEmpty ? (httpAddress?.description ?? config.httpAddress) : config.httpAdvertise
-        let tags = ["dc": config.datacenter, "http": httpAdvertise, "role": "espymetrics", "espy_protocol": "1"]
+        let tags = ["dc": config.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1"]
         let profile: GossipProfile = switch config.gossipProfile {
         case "wan": .wan
         case "local": .local
@@ -115,8 +138,40 @@ public final class Node {
             return GossipSettings(name: config.name, address: try GossipAddress(advertised), meta: try SerfTags.encode(tags),
                                   profile: profile)
         }
+        shell.onMembershipChange = { [unowned self] in self.membershipChanged() }
         shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) })
         return shell
+    }
+
+    private var advertisedHTTPAddress: String {
+        config.httpAdvertise.isEmpty ? (httpAddress?.description ?? config.httpAddress) : config.httpAdvertise
+    }
+
+    /// Gossip changed (or time passed): hand the coordinator the members that serve data.
+    private func membershipChanged() {
+        guard let gossip, let coordinator else { return }
+        let members = gossip.members.filter { $0.tags["role"] == "espymetrics" }.map { member in
+            ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http,
+                              status: MemberStatus(rawValue: member.status.rawValue) ?? .dead, since: member.since)
+        }
+        coordinator.updateMembership(members, now: Timestamp.now())
+    }
+
+    private func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        guard request.method == .get || request.method == .head, let coordinator else {
+            return reply(.error(.methodNotAllowed, "use GET", headers: [("Allow", "GET, HEAD")]))
+        }
+        let summary = coordinator.partitionSummary
+        var owners = JSONObject()
+        for (node, partitions) in summary.owned { owners.add(node, partitions) }
+        var answer = JSONObject()
+        answer.add("node", config.name)
+        answer.add("partitions", config.partitions)
+        answer.add("replicas_per_dc", config.replicasPerDatacenter)
+        answer.add("owned", object: owners)
+        answer.add("under_replicated", summary.underReplicated)
+        answer.add("view_digest", summary.viewDigest)
+        reply(.json(.ok, answer.body))
     }
 
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
@@ -157,9 +212,12 @@ public final class Node {
     /// Leave the cluster gracefully while HTTP stops accepting and in-flight requests finish;
     /// then close the shard cleanly.
     public func shutdown() {
+        membershipTimer?.close()
+        membershipTimer = nil
         gossip?.leave { [self] in gossip = nil }
         server?.shutdown { [self] in
             server = nil
+            httpClient?.close()
             shard?.close { [self] in
                 shard = nil
                 for watcher in signalWatchers { watcher.close() }

@@ -43,8 +43,10 @@ extension NodeConfig {
             try reader.string("profile") { gossipProfile = $0 }
             try reader.strings("encrypt_keys") { encryptKeys = $0 }
         }
-        try reader.section("cluster", ["partitions"]) { (reader) throws(ConfigError) in
+        try reader.section("cluster", ["partitions", "replicas_per_dc", "write_quorum"]) { (reader) throws(ConfigError) in
             try reader.int("partitions") { partitions = $0 }
+            try reader.int("replicas_per_dc") { replicasPerDatacenter = $0 }
+            try reader.string("write_quorum") { writeQuorum = $0 }
         }
         try reader.section("storage", ["dimensions", "readers", "durability"]) { (reader) throws(ConfigError) in
             try reader.strings("dimensions") { dimensions = $0 }

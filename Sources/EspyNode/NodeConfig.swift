@@ -40,6 +40,10 @@ public struct NodeConfig {
 
     // [cluster]
     public var partitions: Int = 4096
+    /// Replicas of each partition in every datacenter.
+    public var replicasPerDatacenter: Int = 1
+    /// Replicas that must commit a record before it is acknowledged: majority, one or all.
+    public var writeQuorum: String = "majority"
 
     // [storage]
     public var dimensions: [String] = ShardSettings.defaultDimensions.map(\.description)
@@ -90,6 +94,12 @@ public struct NodeConfig {
         try checkPositive(shutdownGraceMilliseconds, key: "http.shutdown_grace_ms")
         guard (1...1_000_000).contains(partitions) else {
             throw ConfigError(key: "cluster.partitions", "must be between 1 and 1000000, got \(partitions)")
+        }
+        guard (1...9).contains(replicasPerDatacenter) else {
+            throw ConfigError(key: "cluster.replicas_per_dc", "must be between 1 and 9, got \(replicasPerDatacenter)")
+        }
+        guard ["majority", "one", "all"].contains(writeQuorum) else {
+            throw ConfigError(key: "cluster.write_quorum", "'\(writeQuorum)' is not majority, one or all")
         }
         guard (1...64).contains(readers) else { throw ConfigError(key: "storage.readers", "must be between 1 and 64, got \(readers)") }
         _ = try parsedDimensions()

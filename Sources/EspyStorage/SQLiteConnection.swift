@@ -66,6 +66,12 @@ public final class SQLiteConnection: @unchecked Sendable {
         return statement
     }
 
+    /// A statement that is not cached: for SQL built per call (an IN list of partitions), which
+    /// would otherwise grow the cache without bound.
+    public func uncachedStatement(_ sql: String) throws(StorageError) -> SQLiteStatement {
+        try SQLiteStatement(connection: self, sql: sql)
+    }
+
     /// Rows changed by the last INSERT/UPDATE/DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

@@ -23,6 +23,9 @@ public final class Shard {
 
     /// Records stored, kept on the loop so health checks need no SQLite call.
     public private(set) var recordCount: Int
+    /// Partitions with at least one record here. A sub-request covering all of them can be
+    /// answered from the shard-wide rollups instead of reading records.
+    public private(set) var partitionsHeld: Set<Int>
 
     /// Opens (creating or migrating) the shard. Blocking: call before the loop starts serving.
     public init(loop: EventLoop, settings: ShardSettings, logger: Logger = Logger(label: "espymetrics.storage")) throws(StorageError) {
@@ -53,6 +56,7 @@ public final class Shard {
                 readers.append(ShardReader(connection: readConnection, dimensions: settings.dimensions))
             }
             recordCount = try readers[0].recordCount()
+            partitionsHeld = try readers[0].partitionsHeld()
             readers[0].connection.resetStatements()
         } catch {
             for reader in readers { reader.connection.close() }
@@ -86,6 +90,9 @@ public final class Shard {
             completion(.failure(StorageError(code: 0, message: "shard is closed")))
             return
         }
+        // Marked held before the commit: a read that starts after the commit must not take
+        // the unfiltered path for a partition it does not ask for. A superset is always safe.
+        for record in records { partitionsHeld.insert(record.partition) }
         queuedWrites.append((records, completion))
         startNextWrite()
     }
@@ -118,15 +125,36 @@ public final class Shard {
 
     // MARK: Reads
 
-    public func count(_ query: CountQuery, completion: @escaping (Result<CountResult, StorageError>) -> Void) {
-        withReader({ (reader) throws(StorageError) in try reader.count(query) }, completion: completion)
+    /// Counts over the records of `partitions` (nil: every record here).
+    public func count(_ query: CountQuery, partitions: [Int]? = nil,
+                      completion: @escaping (Result<CountResult, StorageError>) -> Void) {
+        let filter = restriction(partitions)
+        withReader({ (reader) throws(StorageError) in
+            if let filter { return try reader.count(query, partitions: filter) }
+            return try reader.count(query)
+        }, completion: completion)
+    }
+
+    /// The newest `limit` records of `partitions` (nil: all) in the query's range, newest first.
+    public func newest(_ query: CountQuery, limit: Int, partitions: [Int]? = nil,
+                       completion: @escaping (Result<[NewestRecord], StorageError>) -> Void) {
+        let filter = restriction(partitions)
+        withReader({ (reader) throws(StorageError) in try reader.newest(query, limit: limit, partitions: filter) },
+                   completion: completion)
+    }
+
+    /// The partition list a read must filter on, or nil when it covers everything held here.
+    private func restriction(_ partitions: [Int]?) -> [Int]? {
+        guard let partitions else { return nil }
+        return partitionsHeld.isSubset(of: Set(partitions)) ? nil : partitions.filter { partitionsHeld.contains($0) }
     }
 
     /// One page of the NDJSON export, after `cursor` (nil: from the start).
-    public func exportPage(after cursor: ExportCursor?, since: Timestamp?, until: Timestamp?, maxBytes: Int = 256 * 1024,
-                           completion: @escaping (Result<ExportPage, StorageError>) -> Void) {
+    public func exportPage(after cursor: ExportCursor?, since: Timestamp?, until: Timestamp?, partitions: [Int]? = nil,
+                           maxBytes: Int = 256 * 1024, completion: @escaping (Result<ExportPage, StorageError>) -> Void) {
+        let filter = restriction(partitions)
         withReader({ (reader) throws(StorageError) in
-            try reader.exportPage(after: cursor, since: since, until: until, maxBytes: maxBytes)
+            try reader.exportPage(after: cursor, since: since, until: until, partitions: filter, maxBytes: maxBytes)
         }, completion: completion)
     }
 

@@ -4,6 +4,11 @@ import EspyCore
 public struct ExportCursor: Sendable, Equatable {
     public let serverTime: Int64
     public let id: [UInt8]
+
+    public init(serverTime: Int64, id: [UInt8]) {
+        self.serverTime = serverTime
+        self.id = id
+    }
 }
 
 /// One page of exported records, as NDJSON lines, and where the next page starts (nil: done).
@@ -16,7 +21,7 @@ public struct ExportPage: Sendable {
 final class ShardReader: @unchecked Sendable {
     // @unchecked Sendable: the Shard lends each reader to a single job at a time.
     let connection: SQLiteConnection
-    private let dimensions: [FieldPath]
+    let dimensions: [FieldPath]
     private var valueNames: [UInt32: String] = [:]
     private var extractors: [FieldPath: JSONPathExtractor] = [:]
 
@@ -75,8 +80,7 @@ final class ShardReader: @unchecked Sendable {
 
     /// The fallback for paths without rollups: read each record and pull the value out of its JSON.
     private func scanBodies(_ range: Range<Int64>, limit: Int?, path: FieldPath) throws(StorageError) -> CountResult {
-        let extractor = extractors[path] ?? JSONPathExtractor(paths: [path])
-        if extractors.count < 64 { extractors[path] = extractor }
+        let extractor = extractor(for: path)
         let statement: SQLiteStatement
         if let limit {
             statement = try connection.statement("""
@@ -114,7 +118,17 @@ final class ShardReader: @unchecked Sendable {
         return result
     }
 
-    private func valueName(_ valueID: UInt32) throws(StorageError) -> String {
+    func dimensionSlot(of path: FieldPath) -> Int? { dimensions.firstIndex(of: path) }
+
+    /// The single-path extractor for `path`, kept for the next query on the same path.
+    func extractor(for path: FieldPath) -> JSONPathExtractor {
+        if let cached = extractors[path] { return cached }
+        let extractor = JSONPathExtractor(paths: [path])
+        if extractors.count < 64 { extractors[path] = extractor }
+        return extractor
+    }
+
+    func valueName(_ valueID: UInt32) throws(StorageError) -> String {
         if let name = valueNames[valueID] { return name }
         let statement = try connection.statement("SELECT value FROM dimension_values WHERE value_id = ?1")
         statement.bind(1, Int64(valueID))
@@ -126,13 +140,14 @@ final class ShardReader: @unchecked Sendable {
         return name
     }
 
-    func exportPage(after cursor: ExportCursor?, since: Timestamp?, until: Timestamp?,
+    func exportPage(after cursor: ExportCursor?, since: Timestamp?, until: Timestamp?, partitions: [Int]? = nil,
                     maxBytes: Int) throws(StorageError) -> ExportPage {
-        let statement = try connection.statement("""
+        let sql = """
             SELECT id, server_time, body FROM records
             WHERE (server_time, id) > (?1, ?2) AND server_time >= ?3 AND server_time < ?4
-            ORDER BY server_time, id LIMIT 1000
-            """)
+            """ + (partitions.map { " AND partition IN (" + $0.map(String.init).joined(separator: ",") + ")" } ?? "")
+            + " ORDER BY server_time, id LIMIT 1000"
+        let statement = try partitions == nil ? connection.statement(sql) : connection.uncachedStatement(sql)
         statement.bind(1, cursor?.serverTime ?? RollupPlan.unboundedStart).bind(2, blob: cursor?.id ?? [])
             .bind(3, since?.microseconds ?? RollupPlan.unboundedStart).bind(4, until?.microseconds ?? RollupPlan.unboundedEnd)
         var ndjson: [UInt8] = []

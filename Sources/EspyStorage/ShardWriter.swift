@@ -6,10 +6,13 @@ public struct WriteOutcome: Sendable, Equatable {
     public var inserted: Int
     /// Records the shard already held (same content-derived id), e.g. from a retried batch.
     public var duplicates: Int
+    /// Per record, in order: newly stored (true) or already held (false).
+    public var newlyStored: [Bool]
 
-    public init(inserted: Int = 0, duplicates: Int = 0) {
+    public init(inserted: Int = 0, duplicates: Int = 0, newlyStored: [Bool] = []) {
         self.inserted = inserted
         self.duplicates = duplicates
+        self.newlyStored = newlyStored
     }
 }
 
@@ -66,7 +69,9 @@ final class ShardWriter: @unchecked Sendable {
                         try insertRecord.bind(1, blob: record.id.bytes).bind(2, record.partition)
                             .bind(3, record.serverTime.microseconds).bind(4, blob: DimensionValues.pack(ids))
                             .bind(5, text: record.body).run()
-                        if connection.changes == 1 {
+                        let isNew = connection.changes == 1
+                        outcome.newlyStored.append(isNew)
+                        if isNew {
                             outcome.inserted += 1
                             delta.add(day: record.serverTime.day, valueIDs: ids)
                         } else {

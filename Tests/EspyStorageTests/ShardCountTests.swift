@@ -27,7 +27,8 @@ final class ShardCountTests: XCTestCase {
             record(#"{"uname":{"system":"Windows","release":"10"}}"#, Fixture.time(day: 2, hours: 5)),
             record(#"{"python":{"version_info":[3,9,1]}}"#, Fixture.time(day: 3, hours: 23)),
         ])
-        XCTAssertEqual(outcome, WriteOutcome(inserted: 5, duplicates: 0))
+        XCTAssertEqual(outcome.counts, WriteOutcome(inserted: 5, duplicates: 0))
+        XCTAssertEqual(outcome.newlyStored, [true, true, true, true, true])
     }
 
     // MARK: Insert then count

@@ -115,7 +115,7 @@ final class ShardSchemaTests: XCTestCase {
                        CountResult(recordCount: 3, counts: ["3": 2, "2": 1], missingCount: 0))
         XCTAssertEqual(try harness.count(groupBy: "uname$system", since: Fixture.time(day: 1), until: Fixture.time(day: 3)),
                        CountResult(recordCount: 2, counts: ["Linux": 1, "Darwin": 1], missingCount: 0))
-        XCTAssertEqual(try harness.write(records), WriteOutcome(inserted: 0, duplicates: 3))
+        XCTAssertEqual(try harness.write(records).counts, WriteOutcome(inserted: 0, duplicates: 3))
         XCTAssertEqual(try harness.exportAll(maxBytes: 4096).lines.count, 3)
         harness.close()
 

@@ -17,6 +17,8 @@ final class GossipShell {
     private var statusSince: [String: Timestamp] = [:]
     private(set) var packetsSent: UInt64 = 0
     private var onLeft: (() -> Void)?
+    /// Called after any membership event, once the core's view reflects it.
+    var onMembershipChange: (() -> Void)?
     /// Timers the core scheduled that have not fired; closed with the shell so none keeps the
     /// loop alive after a leave.
     private var pendingTimers: [ObjectIdentifier: Timer] = [:]
@@ -131,6 +133,7 @@ final class GossipShell {
                 record(event)
             }
         }
+        if directives.contains(where: { if case .event = $0 { true } else { false } }) { onMembershipChange?() }
     }
 
     private func send(_ messages: [PacketMessage], to: GossipAddress) {

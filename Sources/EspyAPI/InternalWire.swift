@@ -1,0 +1,126 @@
+import EspyCore
+import EspyStorage
+import Foundation
+
+/// The formats nodes use between themselves on `/internal/v1/*`. Both ends are this code, so
+/// they favour cheap parsing over generality; none of it is a public API.
+public enum InternalWire {
+    /// `partitions=1,5,9`: the partitions a sub-request asks a node for.
+    public static func partitionsParameter(_ partitions: [Int]) -> String {
+        partitions.map(String.init).joined(separator: ",")
+    }
+
+    static func parsePartitions(_ text: String, partitionCount: Int) throws(QueryParameterError) -> [Int] {
+        var partitions: [Int] = []
+        for part in text.split(separator: ",") {
+            guard let partition = Int(part), (0..<partitionCount).contains(partition) else {
+                throw QueryParameterError(parameter: "partitions", reason: "must list partitions 0..<\(partitionCount), got '\(part)'")
+            }
+            partitions.append(partition)
+        }
+        return partitions
+    }
+
+    /// A partial count: `{"record_count":N,"error_count":M,"counts":{key:n}}`.
+    static func encode(_ result: CountResult) -> [UInt8] {
+        var counts = JSONObject()
+        for (key, n) in result.counts { counts.add(key, n) }
+        var answer = JSONObject()
+        answer.add("record_count", result.recordCount)
+        answer.add("error_count", result.missingCount)
+        answer.add("counts", object: counts)
+        return answer.body
+    }
+
+    public static func decodeCount(_ body: [UInt8]) -> CountResult? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+              let records = object["record_count"] as? Int, let missing = object["error_count"] as? Int,
+              let counts = object["counts"] as? [String: Int] else { return nil }
+        return CountResult(recordCount: records, counts: counts, missingCount: missing)
+    }
+
+    /// A node's newest records, one per line: `<server_time µs> <id hex> <grouping>`, where the
+    /// grouping is `-` (no group-by), `!` (path missing) or `=` and the key with `\` and newline
+    /// escaped. A text line format: 100,000 of them parse in milliseconds, unlike JSON arrays.
+    static func encode(_ records: [NewestRecord]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(records.count * 48)
+        for record in records {
+            out.append(contentsOf: String(record.serverTime.microseconds).utf8)
+            out.append(0x20)
+            out.append(contentsOf: record.id.description.utf8)
+            out.append(0x20)
+            switch record.groupingKey {
+            case .none: out.append(UInt8(ascii: "-"))
+            case .some(nil): out.append(UInt8(ascii: "!"))
+            case .some(let key?):
+                out.append(UInt8(ascii: "="))
+                for byte in key.utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                    case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                    default: out.append(byte)
+                    }
+                }
+            }
+            out.append(0x0A)
+        }
+        return out
+    }
+
+    public static func decodeNewest(_ body: [UInt8]) -> [NewestRecord]? {
+        var records: [NewestRecord] = []
+        for line in body.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let micros = Int64(String(decoding: parts[0], as: UTF8.self)),
+                  let id = RecordID(hex: String(decoding: parts[1], as: UTF8.self)), let tag = parts[2].first else { return nil }
+            let grouping: String??
+            switch tag {
+            case UInt8(ascii: "-"): grouping = .none
+            case UInt8(ascii: "!"): grouping = .some(nil)
+            case UInt8(ascii: "="): grouping = .some(unescape(parts[2].dropFirst()))
+            default: return nil
+            }
+            records.append(NewestRecord(serverTime: Timestamp(microseconds: micros), id: id, groupingKey: grouping))
+        }
+        return records
+    }
+
+    private static func unescape(_ bytes: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        var escaped = false
+        for byte in bytes {
+            if escaped {
+                out.append(byte == UInt8(ascii: "n") ? 0x0A : byte)
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Records as they travel to replicas: the exported form, one per line (see
+    /// `RecordBatch(storedRecords:)` for the receiving side).
+    public static func encode(_ records: [PreparedRecord]) -> [UInt8] {
+        var out: [UInt8] = []
+        for record in records {
+            record.appendExported(to: &out)
+            out.append(0x0A)
+        }
+        return out
+    }
+
+    /// An export cursor as a query value: `<server_time µs>:<id hex>`.
+    public static func cursorText(_ cursor: ExportCursor) -> String {
+        "\(cursor.serverTime):" + RecordID(bytes: cursor.id).description
+    }
+
+    public static func parseCursor(_ text: String) -> ExportCursor? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let time = Int64(parts[0]), let id = RecordID(hex: String(parts[1])) else { return nil }
+        return ExportCursor(serverTime: time, id: id.bytes)
+    }
+}

@@ -1,0 +1,83 @@
+import EspyCore
+import EspyHTTP
+
+/// Where the `/v1` endpoints keep and read records. The node's implementation is the cluster
+/// coordinator, which places records on their replicas and fans queries out; a one-node cluster
+/// is the same code with every partition local.
+public protocol RecordStore: AnyObject {
+    var partitionCount: Int { get }
+
+    /// Stores validated records; completes once each is acknowledged (or known not to be).
+    func store(_ records: [PreparedRecord], completion: @escaping (StoreOutcome) -> Void)
+
+    func count(_ query: CountQuery, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void)
+
+    /// Every record in range exactly once, as NDJSON, pulled as the client reads.
+    func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream
+}
+
+/// What happened to a write.
+public struct StoreOutcome: Sendable {
+    /// Records now stored on enough replicas, newly.
+    public var stored = 0
+    /// Records acknowledged that were already stored (same content).
+    public var duplicates = 0
+    /// Records not acknowledged (positions in the stored array), with why; the client retries them.
+    public var failed: [(index: Int, reason: String)] = []
+
+    public init(stored: Int = 0, duplicates: Int = 0, failed: [(index: Int, reason: String)] = []) {
+        self.stored = stored
+        self.duplicates = duplicates
+        self.failed = failed
+    }
+}
+
+/// A count, with how much of the data it covers.
+public struct CountAnswer: Sendable {
+    public var result: CountResult
+    public var coverage: CoverageReport
+    /// False when partitions are missing and the client did not allow a partial answer (503).
+    public var isComplete: Bool { !coverage.partial }
+
+    public init(result: CountResult, coverage: CoverageReport) {
+        self.result = result
+        self.coverage = coverage
+    }
+}
+
+/// The `coverage` block of query answers: which partitions and nodes answered.
+public struct CoverageReport: Sendable {
+    public var partial: Bool
+    public var partitionsTotal: Int
+    public var partitionsAnswered: Int
+    public var missingPartitions: [Int]
+    public var nodesQueried: Int
+    public var nodesAnswered: Int
+    public var nodesFailed: [String]
+
+    public init(partial: Bool, partitionsTotal: Int, partitionsAnswered: Int, missingPartitions: [Int],
+                nodesQueried: Int, nodesAnswered: Int, nodesFailed: [String]) {
+        self.partial = partial
+        self.partitionsTotal = partitionsTotal
+        self.partitionsAnswered = partitionsAnswered
+        self.missingPartitions = missingPartitions
+        self.nodesQueried = nodesQueried
+        self.nodesAnswered = nodesAnswered
+        self.nodesFailed = nodesFailed
+    }
+
+    var json: JSONObject {
+        var partitions = JSONObject()
+        partitions.add("total", partitionsTotal)
+        partitions.add("answered", partitionsAnswered)
+        var nodes = JSONObject()
+        nodes.add("queried", nodesQueried)
+        nodes.add("answered", nodesAnswered)
+        nodes.addStrings("failed", nodesFailed)
+        var coverage = JSONObject()
+        coverage.add("partial", partial)
+        coverage.add("partitions", object: partitions)
+        coverage.add("nodes", object: nodes)
+        return coverage
+    }
+}

@@ -1,0 +1,118 @@
+import EspyAPI
+import EspyCluster
+import EspyCore
+import EspyHTTP
+import EspyStorage
+
+extension ClusterCoordinator {
+    /// One sub-request per node for the partitions it answers for; a node that fails has its
+    /// partitions moved to the next live replica. Partial counts add up; for `limit=N` every
+    /// node returns its newest N and the global newest N are counted.
+    public func count(_ query: CountQuery, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void) {
+        var plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,
+                             routable: routable)
+        var sums: [CountResult] = []
+        var newest: [[RecentRecord]] = []
+        var done = false
+
+        func finishIfDone() {
+            guard plan.isFinished, !done else { return }
+            done = true
+            let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
+            completion(CountAnswer(result: result, coverage: CoverageReport(plan.coverage)))
+        }
+
+        func run(_ subRequest: QueryPlan.SubRequest) {
+            ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
+                switch answer {
+                case .some(let partial):
+                    guard plan.onAnswer(of: subRequest.id) == .merge else { return }
+                    switch partial {
+                    case .counts(let counts): sums.append(counts)
+                    case .newest(let records): newest.append(records)
+                    }
+                case .none:
+                    for next in plan.replan(afterFailureOf: subRequest.node) { run(next) }
+                }
+                finishIfDone()
+            }
+        }
+
+        let initial = plan.initialSubRequests
+        for subRequest in initial { run(subRequest) }
+        finishIfDone()
+    }
+
+    enum PartialCount {
+        case counts(CountResult)
+        case newest([RecentRecord])
+    }
+
+    /// Asks `node` (this node's shard directly) for its part; nil if it did not answer.
+    func ask(_ node: MemberName, _ query: CountQuery, partitions: [Int], completion: @escaping (PartialCount?) -> Void) {
+        if node == selfName {
+            if let limit = query.limit {
+                shard.newest(query, limit: limit, partitions: partitions) { result in
+                    completion((try? result.get()).map { .newest($0.map(RecentRecord.init)) })
+                }
+            } else {
+                shard.count(query, partitions: partitions) { result in completion((try? result.get()).map { .counts($0) }) }
+            }
+            return
+        }
+        guard let address = httpAddresses[node] else { return completion(nil) }
+        let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
+        client.request(.get, path + "?" + ClusterCoordinator.parameters(query, partitions: partitions), to: address) { result in
+            guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
+            if query.limit == nil {
+                completion(InternalWire.decodeCount(response.body).map { .counts($0) })
+            } else {
+                completion(InternalWire.decodeNewest(response.body).map { .newest($0.map(RecentRecord.init)) })
+            }
+        }
+    }
+
+    static func parameters(_ query: CountQuery, partitions: [Int]) -> String {
+        var parameters = ["partitions=" + InternalWire.partitionsParameter(partitions)]
+        if let groupBy = query.groupBy { parameters.append("group_by=" + percentEncoded(groupBy.description)) }
+        if let limit = query.limit { parameters.append("limit=\(limit)") }
+        if let since = query.since { parameters.append("since=" + percentEncoded(since.description)) }
+        if let until = query.until { parameters.append("until=" + percentEncoded(until.description)) }
+        return parameters.joined(separator: "&")
+    }
+
+    static func percentEncoded(_ value: String) -> String {
+        var out = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+}
+
+extension RecentRecord {
+    init(_ record: NewestRecord) {
+        let grouping: Grouping = switch record.groupingKey {
+        case .none: .ungrouped
+        case .some(nil): .missing
+        case .some(let key?): .key(key)
+        }
+        self.init(serverTime: record.serverTime, id: record.id, grouping: grouping)
+    }
+}
+
+extension CoverageReport {
+    init(_ coverage: Coverage) {
+        self.init(partial: coverage.isPartial, partitionsTotal: coverage.partitionsTotal,
+                  partitionsAnswered: coverage.partitionsAnswered, missingPartitions: coverage.missingPartitions,
+                  nodesQueried: coverage.nodesQueried, nodesAnswered: coverage.nodesAnswered,
+                  nodesFailed: coverage.nodesFailed.map(\.description))
+    }
+}

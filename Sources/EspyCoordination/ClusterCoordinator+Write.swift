@@ -1,0 +1,63 @@
+import EspyAPI
+import EspyCluster
+import EspyCore
+import EspyHTTP
+import Foundation
+
+extension ClusterCoordinator {
+    /// Sends each record to every replica of its partition in parallel and completes when every
+    /// record has reached its quorum or cannot; nothing is reported stored that is not
+    /// committed on a quorum.
+    public func store(_ records: [PreparedRecord], completion: @escaping (StoreOutcome) -> Void) {
+        let plan = WritePlan(recordPartitions: records.map(\.partition), map: map, routable: routable, quorum: quorum)
+        var tracker = WriteTracker(plan: plan)
+        var newlyStored = Array(repeating: false, count: records.count)
+        var finished = false
+        func finish(_ result: WriteResult) {
+            guard !finished else { return }
+            finished = true
+            var outcome = StoreOutcome()
+            for (index, record) in result.outcomes.enumerated() {
+                if record.verdict == .acknowledged {
+                    if newlyStored[index] { outcome.stored += 1 } else { outcome.duplicates += 1 }
+                } else {
+                    let down = (record.failed + record.unanswered).map(\.description).joined(separator: ", ")
+                    outcome.failed.append((index, "\(record.committed.count) of \(record.required) required replicas committed"
+                                           + (down.isEmpty ? "" : "; not committed on \(down)")))
+                }
+            }
+            completion(outcome)
+        }
+        if let result = tracker.result { return finish(result) }
+        for group in plan.groups {
+            let subset = group.recordIndices.map { records[$0] }
+            send(subset, to: group.node) { flags in
+                if let flags {
+                    for (position, isNew) in zip(group.recordIndices, flags) where isNew { newlyStored[position] = true }
+                }
+                if case .respond(let result) = tracker.onGroupResult(from: group.node, flags == nil ? .failed : .committed) {
+                    finish(result)
+                }
+            }
+        }
+    }
+
+    /// Stores `records` on `node`; completes with per-record "newly stored" flags, or nil on failure.
+    private func send(_ records: [PreparedRecord], to node: MemberName, completion: @escaping ([Bool]?) -> Void) {
+        if node == selfName {
+            shard.write(records) { result in completion(try? result.get().newlyStored) }
+            return
+        }
+        guard let address = httpAddresses[node] else { return completion(nil) }
+        client.request(.post, "/internal/v1/records", to: address, headers: [("Content-Type", "application/x-ndjson")],
+                       body: InternalWire.encode(records)) { [logger] result in
+            guard case .success(let response) = result, response.status == 200,
+                  let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+                  let flags = answer["new"] as? String, flags.count == records.count else {
+                logger.warning("replica write failed", metadata: ["cluster/node": "\(node)", "cluster/records": "\(records.count)"])
+                return completion(nil)
+            }
+            completion(flags.map { $0 == "1" })
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import EspyCore
+
+/// One record of a node's newest N, as a cluster coordinator needs it to pick the global newest
+/// N: no body, just its order and what it groups under.
+public struct NewestRecord: Sendable, Equatable {
+    public let serverTime: Timestamp
+    public let id: RecordID
+    /// nil without a group-by; `.some(nil)` when the record lacks the grouped path.
+    public let groupingKey: String??
+
+    public init(serverTime: Timestamp, id: RecordID, groupingKey: String??) {
+        self.serverTime = serverTime
+        self.id = id
+        self.groupingKey = groupingKey
+    }
+}
+
+/// Reads restricted to some partitions, for cluster sub-requests that ask this node for only
+/// the partitions it answers for. The rollups cover the whole shard, so these read records.
+extension ShardReader {
+    /// `partition IN (…)` for SQL built per call; partitions are integers, so nothing to escape.
+    private static func partitionFilter(_ partitions: [Int]) -> String {
+        "partition IN (" + partitions.map(String.init).joined(separator: ",") + ")"
+    }
+
+    func count(_ query: CountQuery, partitions: [Int]) throws(StorageError) -> CountResult {
+        if let limit = query.limit {
+            return CountResult(newest: try newest(query, limit: limit, partitions: partitions))
+        }
+        let slot = query.groupBy.flatMap { dimensionSlot(of: $0) }
+        let column = query.groupBy == nil ? "1" : (slot != nil ? "dims" : "body")
+        let statement = try connection.uncachedStatement("""
+            SELECT \(column) FROM records WHERE \(ShardReader.partitionFilter(partitions))
+            AND server_time >= ?1 AND server_time < ?2
+            """)
+        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
+            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd)
+        var result = CountResult()
+        while try statement.step() {
+            result.recordCount += 1
+            guard query.groupBy != nil else { continue }
+            if let key = try groupingKey(of: statement, column: 0, slot: slot, path: query.groupBy!) {
+                result.counts[key, default: 0] += 1
+            } else {
+                result.missingCount += 1
+            }
+        }
+        return result
+    }
+
+    /// The newest `limit` records in range, newest first, within `partitions` (nil: all).
+    func newest(_ query: CountQuery, limit: Int, partitions: [Int]?) throws(StorageError) -> [NewestRecord] {
+        let slot = query.groupBy.flatMap { dimensionSlot(of: $0) }
+        let column = query.groupBy == nil ? "NULL" : (slot != nil ? "dims" : "body")
+        let filter = partitions.map { "AND " + ShardReader.partitionFilter($0) } ?? ""
+        let statement = try connection.uncachedStatement("""
+            SELECT server_time, id, \(column) FROM records WHERE server_time >= ?1 AND server_time < ?2 \(filter)
+            ORDER BY server_time DESC, id DESC LIMIT ?3
+            """)
+        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
+            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd).bind(3, limit)
+        var records: [NewestRecord] = []
+        while try statement.step() {
+            let key: String?? = query.groupBy == nil
+                ? .none : .some(try groupingKey(of: statement, column: 2, slot: slot, path: query.groupBy!))
+            records.append(NewestRecord(serverTime: Timestamp(microseconds: statement.int(0)),
+                                        id: RecordID(bytes: Array(statement.bytes(1))), groupingKey: key))
+        }
+        return records
+    }
+
+    private func groupingKey(of statement: SQLiteStatement, column: Int32, slot: Int?, path: FieldPath) throws(StorageError) -> String? {
+        if let slot {
+            let valueID = DimensionValues.valueID(in: statement.bytes(column), slot: slot)
+            return valueID == DimensionValues.missing ? nil : try valueName(valueID)
+        }
+        return extractor(for: path).groupingKeys(from: statement.bytes(column))[0]
+    }
+
+    /// Which partitions hold records here.
+    func partitionsHeld() throws(StorageError) -> Set<Int> {
+        let statement = try connection.statement("SELECT DISTINCT partition FROM records")
+        var partitions = Set<Int>()
+        while try statement.step() { partitions.insert(Int(statement.int(0))) }
+        return partitions
+    }
+}
+
+extension CountResult {
+    init(newest records: [NewestRecord]) {
+        self.init()
+        for record in records {
+            recordCount += 1
+            switch record.groupingKey {
+            case .none: continue
+            case .some(nil): missingCount += 1
+            case .some(let key?): counts[key, default: 0] += 1
+            }
+        }
+    }
+}
