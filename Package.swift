@@ -39,7 +39,7 @@ let package = Package(
             "CSQLite", "EspyCore", "EspyLoop", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "EspyAPI", dependencies: [
-            "EspyCore", "EspyLoop", "EspyHTTP", "EspyStorage", .product(name: "Logging", package: "swift-log"),
+            "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyStorage", .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "EspyCoordination", dependencies: [

@@ -1,3 +1,4 @@
+import EspyCluster
 import EspyCore
 import EspyHTTP
 
@@ -35,37 +36,18 @@ public struct StoreOutcome: Sendable {
 /// A count, with how much of the data it covers.
 public struct CountAnswer: Sendable {
     public var result: CountResult
-    public var coverage: CoverageReport
-    /// False when partitions are missing and the client did not allow a partial answer (503).
-    public var isComplete: Bool { !coverage.partial }
+    public var coverage: Coverage
+    /// False when some partition had no answering replica.
+    public var isComplete: Bool { !coverage.isPartial }
 
-    public init(result: CountResult, coverage: CoverageReport) {
+    public init(result: CountResult, coverage: Coverage) {
         self.result = result
         self.coverage = coverage
     }
 }
 
-/// The `coverage` block of query answers: which partitions and nodes answered.
-public struct CoverageReport: Sendable {
-    public var partial: Bool
-    public var partitionsTotal: Int
-    public var partitionsAnswered: Int
-    public var missingPartitions: [Int]
-    public var nodesQueried: Int
-    public var nodesAnswered: Int
-    public var nodesFailed: [String]
-
-    public init(partial: Bool, partitionsTotal: Int, partitionsAnswered: Int, missingPartitions: [Int],
-                nodesQueried: Int, nodesAnswered: Int, nodesFailed: [String]) {
-        self.partial = partial
-        self.partitionsTotal = partitionsTotal
-        self.partitionsAnswered = partitionsAnswered
-        self.missingPartitions = missingPartitions
-        self.nodesQueried = nodesQueried
-        self.nodesAnswered = nodesAnswered
-        self.nodesFailed = nodesFailed
-    }
-
+extension Coverage {
+    /// The `coverage` block of query answers.
     var json: JSONObject {
         var partitions = JSONObject()
         partitions.add("total", partitionsTotal)
@@ -73,9 +55,9 @@ public struct CoverageReport: Sendable {
         var nodes = JSONObject()
         nodes.add("queried", nodesQueried)
         nodes.add("answered", nodesAnswered)
-        nodes.addStrings("failed", nodesFailed)
+        nodes.addStrings("failed", nodesFailed.map(\.description))
         var coverage = JSONObject()
-        coverage.add("partial", partial)
+        coverage.add("partial", isPartial)
         coverage.add("partitions", object: partitions)
         coverage.add("nodes", object: nodes)
         return coverage

@@ -1,3 +1,4 @@
+import EspyCluster
 import EspyCore
 import EspyHTTP
 import EspyLoop
@@ -191,17 +192,17 @@ public final class V1API {
     }
 
     /// 503 naming what is missing; the coverage block says which nodes failed.
-    private func unavailable(_ coverage: CoverageReport) -> HTTPResponse {
+    private func unavailable(_ coverage: Coverage) -> HTTPResponse {
         var answer = JSONObject()
         let missing = coverage.missingPartitions
         answer.add("error", "\(missing.count) of \(coverage.partitionsTotal) partitions have no answering replica "
-                   + "(failed nodes: \(coverage.nodesFailed.joined(separator: ", "))); add allow_partial=true to accept a partial answer")
+                   + "(failed nodes: \(coverage.nodesFailed.map(\.description).joined(separator: ", "))); add allow_partial=true to accept a partial answer")
         answer.addIntegers("missing_partitions", missing)
         answer.add("coverage", object: coverage.json)
         return .json(.serviceUnavailable, answer.body)
     }
 
-    private func countAnswer(_ query: CountQuery, _ result: CountResult, _ coverage: CoverageReport) -> [UInt8] {
+    private func countAnswer(_ query: CountQuery, _ result: CountResult, _ coverage: Coverage) -> [UInt8] {
         var answer = JSONObject()
         if let groupedBy = query.groupByText {
             var counts = JSONObject()

@@ -19,7 +19,7 @@ extension ClusterCoordinator {
             guard plan.isFinished, !done else { return }
             done = true
             let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
-            completion(CountAnswer(result: result, coverage: CoverageReport(plan.coverage)))
+            completion(CountAnswer(result: result, coverage: plan.coverage))
         }
 
         func run(_ subRequest: QueryPlan.SubRequest) {
@@ -74,26 +74,11 @@ extension ClusterCoordinator {
 
     static func parameters(_ query: CountQuery, partitions: [Int]) -> String {
         var parameters = ["partitions=" + InternalWire.partitionsParameter(partitions)]
-        if let groupBy = query.groupBy { parameters.append("group_by=" + percentEncoded(groupBy.description)) }
+        if let groupBy = query.groupBy { parameters.append("group_by=" + HTTPRequest.percentEncoded(groupBy.description)) }
         if let limit = query.limit { parameters.append("limit=\(limit)") }
-        if let since = query.since { parameters.append("since=" + percentEncoded(since.description)) }
-        if let until = query.until { parameters.append("until=" + percentEncoded(until.description)) }
+        if let since = query.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
+        if let until = query.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }
         return parameters.joined(separator: "&")
-    }
-
-    static func percentEncoded(_ value: String) -> String {
-        var out = ""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out
     }
 }
 
@@ -105,14 +90,5 @@ extension RecentRecord {
         case .some(let key?): .key(key)
         }
         self.init(serverTime: record.serverTime, id: record.id, grouping: grouping)
-    }
-}
-
-extension CoverageReport {
-    init(_ coverage: Coverage) {
-        self.init(partial: coverage.isPartial, partitionsTotal: coverage.partitionsTotal,
-                  partitionsAnswered: coverage.partitionsAnswered, missingPartitions: coverage.missingPartitions,
-                  nodesQueried: coverage.nodesQueried, nodesAnswered: coverage.nodesAnswered,
-                  nodesFailed: coverage.nodesFailed.map(\.description))
     }
 }

@@ -69,7 +69,7 @@ final class ClusterExportStream: ResponseBodyStream {
         guard let address = coordinator.httpAddresses[subRequest.node] else { return completion(nil) }
         let query = CountQuery(since: since, until: until)
         var target = "/internal/v1/export?" + ClusterCoordinator.parameters(query, partitions: subRequest.partitions)
-        if let cursor { target += "&cursor=" + ClusterCoordinator.percentEncoded(InternalWire.cursorText(cursor)) }
+        if let cursor { target += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
         coordinator.client.request(.get, target, to: address) { result in
             guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
             completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor)))

@@ -44,6 +44,22 @@ public struct HTTPRequest: Sendable {
         queryParameters.first(where: { $0.name == name })?.value
     }
 
+    /// Encodes a query value: every byte but unreserved ones (RFC 3986) as `%XX`.
+    public static func percentEncoded(_ value: String) -> String {
+        var out = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+
     static func percentDecode(_ text: Substring) -> String {
         guard text.contains("%") || text.contains("+") else { return String(text) }
         var bytes: [UInt8] = []

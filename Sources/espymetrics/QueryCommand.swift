@@ -53,10 +53,10 @@ struct CountCommand: ParsableCommand {
 
     func run() throws {
         var parameters: [String] = []
-        if let groupBy { parameters.append("group_by=" + percentEncoded(groupBy)) }
+        if let groupBy { parameters.append("group_by=" + HTTPRequest.percentEncoded(groupBy)) }
         if let limit { parameters.append("limit=\(limit)") }
-        if let since { parameters.append("since=" + percentEncoded(since)) }
-        if let until { parameters.append("until=" + percentEncoded(until)) }
+        if let since { parameters.append("since=" + HTTPRequest.percentEncoded(since)) }
+        if let until { parameters.append("until=" + HTTPRequest.percentEncoded(until)) }
         let target = "/v1/count" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
         let response: HTTPResponseParser.Response
         do {
