@@ -126,7 +126,8 @@ public final class Node {
     /// Binds the gossip sockets and announces this node with Serf-style tags: its datacenter,
     /// HTTP address and role, which `serf members` shows too.
     private func startGossip() throws -> GossipShell {
-        let tags = ["dc": config.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1"]
+        let tags = ["dc": config.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1",
+                    "partitions": String(config.partitions)]
         let profile: GossipProfile = switch config.gossipProfile {
         case "wan": .wan
         case "local": .local
@@ -149,13 +150,40 @@ public final class Node {
 
     /// Gossip changed (or time passed): hand the coordinator the members that serve data.
     private func membershipChanged() {
-        guard let gossip, let coordinator else { return }
-        let members = gossip.members.filter { $0.tags["role"] == "espymetrics" }.map { member in
+        guard let gossip, let coordinator, !shutdownStarted else { return }
+        let ours = String(config.partitions)
+        let peers = gossip.members.filter { $0.tags["role"] == "espymetrics" && $0.name != config.name }
+        let mismatched = peers.filter { $0.tags["partitions"] != ours }
+        if !mismatched.isEmpty {
+            // Placement depends on the partition count; nodes that disagree would misplace
+            // records. The side in the minority is the one that must not take part.
+            if mismatched.count * 2 > peers.count {
+                let theirs = mismatched.first?.tags["partitions"] ?? "?"
+                logger.critical("refusing to join: the cluster uses partitions = \(theirs) but this node has \(ours); leaving",
+                                metadata: ["config/key": "cluster.partitions"])
+                exitStatus = 2
+                shutdownStarted = true
+                shutdown()
+                return
+            }
+            for member in mismatched {
+                logger.error("ignoring member with a different partition count", metadata: [
+                    "gossip/member": "\(member.name)", "cluster/partitions": "\(member.tags["partitions"] ?? "none")",
+                ])
+            }
+        }
+        let agreeing = gossip.members.filter {
+            $0.tags["role"] == "espymetrics" && ($0.name == config.name || $0.tags["partitions"] == ours)
+        }
+        let members = agreeing.map { member in
             ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http,
                               status: MemberStatus(rawValue: member.status.rawValue) ?? .dead, since: member.since)
         }
         coordinator.updateMembership(members, now: Timestamp.now())
     }
+
+    /// Set when the node stops for a reason the operator must fix (exit code 2).
+    private var exitStatus: Int32 = 0
 
     private func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         guard request.method == .get || request.method == .head, let coordinator else {
@@ -196,7 +224,7 @@ public final class Node {
         loop.run()
         loop.close()
         logger.info("node stopped", metadata: ["node/name": "\(config.name)"])
-        return 0
+        return exitStatus
     }
 
     private func handleSignal(_ signal: Int32) {

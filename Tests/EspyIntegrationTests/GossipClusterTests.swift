@@ -4,8 +4,8 @@ import XCTest
 
 /// Real node processes gossiping on loopback, and a stock Serf agent among them.
 final class GossipClusterTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var nodes: [String: NodeProcess] = [:]
+    var directory: TemporaryDirectory!
+    var nodes: [String: NodeProcess] = [:]
 
     override func setUp() { directory = TemporaryDirectory() }
 
@@ -18,7 +18,7 @@ final class GossipClusterTests: XCTestCase {
     }
 
     @discardableResult
-    private func start(_ name: String, datacenter: String, join: NodeProcess? = nil, gossip: String = "127.0.0.1:0",
+    func start(_ name: String, datacenter: String, join: NodeProcess? = nil, gossip: String = "127.0.0.1:0",
                        encryptKey: String? = nil) throws -> NodeProcess {
         var arguments = ["--datacenter", datacenter]
         if let encryptKey { arguments += ["--encrypt", encryptKey] }
@@ -29,7 +29,7 @@ final class GossipClusterTests: XCTestCase {
     }
 
     /// name → member JSON, as `node` sees the cluster.
-    private func members(seenBy node: NodeProcess) -> [String: [String: Any]] {
+    func members(seenBy node: NodeProcess) -> [String: [String: Any]] {
         guard let answer = try? node.request("GET", "/v1/cluster/members").json(),
               let list = answer["members"] as? [[String: Any]] else { return [:] }
         return Dictionary(uniqueKeysWithValues: list.compactMap { member in (member["name"] as? String).map { ($0, member) } })
@@ -126,5 +126,24 @@ final class GossipClusterTests: XCTestCase {
         Thread.sleep(forTimeInterval: 3)
         XCTAssertNil(members(seenBy: n1)["outsider"], "a node without the key joined the encrypted cluster")
         XCTAssertNil(members(seenBy: outsider)["n1"])
+    }
+}
+
+extension GossipClusterTests {
+    func testNodeWithADifferentPartitionCountRefusesToJoinLoudly() throws {
+        let n1 = try start("n1", datacenter: "dc1")
+        try start("n2", datacenter: "dc2", join: n1)
+        let odd = try NodeProcess(dataDirectory: directory.file("odd"), name: "odd",
+                                  extraArguments: ["--config", try partitionsConfig(64), "--join", "127.0.0.1:\(n1.gossipPort)"])
+        nodes["odd"] = odd
+        XCTAssertEqual(odd.waitForExit(timeout: 20), 2, odd.log)
+        XCTAssertTrue(odd.log.contains("cluster.partitions"), odd.log)
+        XCTAssertNotEqual(members(seenBy: n1)["odd"]?["status"] as? String, "alive")
+    }
+
+    private func partitionsConfig(_ partitions: Int) throws -> String {
+        let path = directory.file("partitions-\(partitions).toml")
+        try "[cluster]\npartitions = \(partitions)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 }
