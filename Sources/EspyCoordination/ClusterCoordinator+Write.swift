@@ -2,6 +2,7 @@ import EspyAPI
 import EspyCluster
 import EspyCore
 import EspyHTTP
+import EspyLoop
 import Foundation
 
 extension ClusterCoordinator {
@@ -49,12 +50,25 @@ extension ClusterCoordinator {
             return
         }
         guard let address = httpAddresses[node] else { return completion(nil) }
+        // Serialising a big batch takes milliseconds; off the loop, like validation.
+        if records.count > ClusterCoordinator.inlineEncodingLimit {
+            loop.runBlocking({ InternalWire.encode(records) }) { [self] body in post(body, count: records.count, to: node, at: address, completion) }
+        } else {
+            post(InternalWire.encode(records), count: records.count, to: node, at: address, completion)
+        }
+    }
+
+    /// Groups up to this many records are encoded on the loop; a hop through the thread pool costs more.
+    static let inlineEncodingLimit = 100
+
+    private func post(_ body: [UInt8], count: Int, to node: MemberName, at address: SocketAddress,
+                      _ completion: @escaping ([Bool]?) -> Void) {
         client.request(.post, "/internal/v1/records", to: address, headers: [("Content-Type", "application/x-ndjson")],
-                       body: InternalWire.encode(records)) { [logger] result in
+                       body: body) { [logger] result in
             guard case .success(let response) = result, response.status == 200,
                   let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
-                  let flags = answer["new"] as? String, flags.count == records.count else {
-                logger.warning("replica write failed", metadata: ["cluster/node": "\(node)", "cluster/records": "\(records.count)"])
+                  let flags = answer["new"] as? String, flags.count == count else {
+                logger.warning("replica write failed", metadata: ["cluster/node": "\(node)", "cluster/records": "\(count)"])
                 return completion(nil)
             }
             completion(flags.map { $0 == "1" })

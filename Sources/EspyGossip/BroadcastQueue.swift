@@ -35,7 +35,7 @@ struct BroadcastQueue: Sendable {
 
     /// Queues `message` with zero transmissions, dropping any queued message with the same name.
     mutating func enqueue(_ message: PacketMessage, name: String?) {
-        if false, let name, let oldID = namedIDs.removeValue(forKey: name),
+        if let name, let oldID = namedIDs.removeValue(forKey: name),
            let index = entries.firstIndex(where: { $0.id == oldID }) {
             entries.remove(at: index)
         }

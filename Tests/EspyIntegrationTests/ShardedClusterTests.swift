@@ -56,10 +56,10 @@ final class ShardedClusterTests: XCTestCase {
         try startCluster()
         var generator = ProfileGenerator(seed: 2026)
         let profiles = (0..<100_000).map { generator.profile(index: $0) }
-        for batch in stride(from: 0, to: profiles.count, by: 10_000) {
-            let body = profiles[batch..<(batch + 10_000)].map(\.json).joined(separator: "\n")
+        for batch in stride(from: 0, to: profiles.count, by: 2_500) {
+            let body = profiles[batch..<(batch + 2_500)].map(\.json).joined(separator: "\n")
             let answer = try XCTUnwrap(try nodes["n2"]!.request("POST", "/v1/import", body: Array(body.utf8)).json())
-            XCTAssertEqual(answer["accepted"] as? Int, 10_000, "\(answer)")
+            XCTAssertEqual(answer["accepted"] as? Int, 2_500, "\(answer)")
         }
 
         // Each record is on exactly one node of each datacenter: three copies in all.
