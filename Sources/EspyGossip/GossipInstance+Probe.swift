@@ -248,7 +248,7 @@ extension GossipInstance {
     /// The relayed target stayed silent: tell the requester, so it knows we are reachable and
     /// the silence is the target's, not its own.
     mutating func relayTimedOut(seq: UInt32, into out: inout [GossipDirective]) {
-        guard let relay = relays.removeValue(forKey: seq), relay.wantsNack, false else { return }
+        guard let relay = relays.removeValue(forKey: seq), relay.wantsNack else { return }
         sendWithPiggyback(.nack(NackMessage(seqNo: relay.requesterSeq)), to: relay.requester, into: &out)
         counters.nacksSent += 1
     }

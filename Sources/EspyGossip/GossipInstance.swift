@@ -36,8 +36,36 @@ import EspyGossipWire
 /// - `.event(MemberEvent)`: membership news for logs, Serf-style listings and the cluster layer.
 ///
 /// Time (`GossipInstant`) must be monotonic. `rng` is any `RandomNumberGenerator`; pass a seeded
-/// one to make runs reproducible. Every method runs in time proportional to the member count at
-/// most, and none blocks.
+/// one to make runs reproducible. No method blocks; the costliest (push/pull, `members`) are
+/// linear in the member count. Dictionaries are never iterated, so a run is a function of its
+/// inputs and the generator alone (the simulator checks this by comparing trace hashes).
+///
+/// ## Exact signatures
+/// ```swift
+/// init(settings: GossipSettings)
+/// mutating func start(now: GossipInstant, rng: inout some RandomNumberGenerator) -> [GossipDirective]
+/// mutating func join(seeds: [GossipAddress], now: GossipInstant, rng: inout some RandomNumberGenerator) -> [GossipDirective]
+/// mutating func receive(_ messages: [PacketMessage], from: GossipAddress, now: GossipInstant,
+///                       rng: inout some RandomNumberGenerator) -> [GossipDirective]
+/// mutating func timerFired(_ timer: GossipTimer, now: GossipInstant, rng: inout some RandomNumberGenerator) -> [GossipDirective]
+/// mutating func streamRequest(_ message: StreamMessage, from: GossipAddress, now: GossipInstant,
+///                             rng: inout some RandomNumberGenerator) -> (reply: StreamMessage?, directives: [GossipDirective])
+/// mutating func streamResult(id: UInt64, result: Result<StreamMessage, GossipStreamFailure>, now: GossipInstant,
+///                            rng: inout some RandomNumberGenerator) -> [GossipDirective]
+/// mutating func leave(now: GossipInstant, serfLeaveIntentLTime: UInt64? = nil,
+///                     rng: inout some RandomNumberGenerator) -> [GossipDirective]
+/// mutating func recordDecodeError()
+/// var settings: GossipSettings; var members: [Member]; func member(named: String) -> Member?
+/// var localMember: Member; var metrics: GossipMetrics; var isJoining: Bool; var hasLeft: Bool
+/// var isLeaveBroadcastPending: Bool
+/// static func serfLeaveIntent(node: String, lTime: UInt64) -> PacketMessage
+/// ```
+///
+/// ## Left out of memberlist
+/// Delegates (user broadcasts, user push/pull state, ping payloads, merge/alive/conflict hooks:
+/// we send `UserStateLen 0` and ack `Payload nil`), `UpdateNode`, IP allow-lists, DNS and
+/// `name/host:port` seeds, the handoff queue, and the CRC decision (any receiver accepts a
+/// packet without one). Refutations are queued under our node name, not our IP string.
 ///
 /// ## What it does (spec §10–§11)
 /// Probe cycle over a shuffled member list; ack timeout; indirect pings through k peers with
@@ -46,15 +74,7 @@ import EspyGossipWire
 /// incarnation; alive/suspect/dead precedence; `left` for a dead-from-self; reaping of dead
 /// members at probe wraps; periodic push/pull anti-entropy and push/pull join; the transmit-
 /// limited broadcast queue, piggy-backed on probe traffic and sent by the gossip timer; Serf's
-/// reconnect to failed members, so healed partitions merge.
-///
-/// ## Public surface
-/// - `init(settings:)`, `settings`, `members` (sorted by name), `member(named:)`, `localMember`,
-///   `metrics`, `recordDecodeError()`, `isJoining`, `hasLeft`, `isLeaveBroadcastPending`.
-/// - Events: `start(now:rng:)`, `join(seeds:now:rng:)`, `receive(_:from:now:rng:)`,
-///   `timerFired(_:now:rng:)`, `streamRequest(_:from:now:rng:)`, `streamResult(id:result:now:rng:)`,
-///   `leave(now:serfLeaveIntentLTime:rng:)`.
-/// - `GossipInstance.serfLeaveIntent(node:lTime:)` builds the Serf leave-intent user message.
+/// reconnect to failed members, so healed partitions merge; join retried with backoff.
 public struct GossipInstance: Sendable {
     public let settings: GossipSettings
     var profile: GossipProfile { settings.profile }

@@ -1,0 +1,27 @@
+/// A small, fast, seedable generator (SplitMix64) so simulation runs are reproducible:
+/// the same seed gives the same stream on every platform and in every process.
+public struct SimulationRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// True with probability `probability`.
+    public mutating func chance(_ probability: Double) -> Bool {
+        probability > 0 && Double.random(in: 0..<1, using: &self) < probability
+    }
+
+    /// A generator for a sub-stream, so adding draws in one place does not shift another.
+    public mutating func fork() -> SimulationRandom {
+        SimulationRandom(seed: next())
+    }
+}
