@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "EspyCoordination", dependencies: [
             "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage", "EspyAPI",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "EspyNode", dependencies: [
             "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire", "EspyGossip",
@@ -55,7 +56,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "espymetrics", dependencies: [
-            "EspyNode", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPClient",
+            "EspyNode", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -106,6 +106,7 @@ public final class V1API {
                 if !batch.rejections.isEmpty { metrics.recordsRejected.increment(by: batch.rejections.count) }
                 store.store(batch.records) { [self] outcome in
                     metrics.recordWrite(stored: outcome.stored, duplicates: outcome.duplicates)
+                    if !outcome.failed.isEmpty { metrics.storageFailures.increment() }
                     let status: HTTPStatus = outcome.failed.isEmpty ? .ok : .serviceUnavailable
                     reply(.json(status, importAnswer(batch, outcome)))
                 }

@@ -19,6 +19,7 @@ extension ClusterCoordinator {
             guard plan.isFinished, !done else { return }
             done = true
             let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
+            if plan.coverage.isPartial { self.metrics.partialAnswers.increment() }
             completion(CountAnswer(result: result, coverage: plan.coverage))
         }
 
@@ -32,7 +33,9 @@ extension ClusterCoordinator {
                     case .newest(let records): newest.append(records)
                     }
                 case .none:
-                    for next in plan.replan(afterFailureOf: subRequest.node) { run(next) }
+                    let moved = plan.replan(afterFailureOf: subRequest.node)
+                    self.metrics.replans.increment(by: moved.count)
+                    for next in moved { run(next) }
                 }
                 finishIfDone()
             }
@@ -61,6 +64,7 @@ extension ClusterCoordinator {
             return
         }
         guard let address = httpAddresses[node] else { return completion(nil) }
+        metrics.subRequests.increment()
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
         client.request(.get, path + "?" + ClusterCoordinator.parameters(query, partitions: partitions), to: address) { result in
             guard case .success(let response) = result, response.status == 200 else { return completion(nil) }

@@ -10,7 +10,7 @@ extension ClusterCoordinator {
     /// record has reached its quorum or cannot; nothing is reported stored that is not
     /// committed on a quorum.
     public func store(_ records: [PreparedRecord], completion: @escaping (StoreOutcome) -> Void) {
-        let plan = WritePlan(recordPartitions: records.map(\.partition), map: map, routable: routable, quorum: quorum)
+        let plan = WritePlan(recordPartitions: records.map(\.partition), map: map, routable: writable, quorum: quorum)
         var tracker = WriteTracker(plan: plan)
         var newlyStored = Array(repeating: false, count: records.count)
         var finished = false
@@ -22,12 +22,19 @@ extension ClusterCoordinator {
                 if record.verdict == .acknowledged {
                     if newlyStored[index] { outcome.stored += 1 } else { outcome.duplicates += 1 }
                 } else {
+                    metrics.quorumFailures.increment()
                     let down = (record.failed + record.unanswered).map(\.description).joined(separator: ", ")
                     outcome.failed.append((index, "\(record.committed.count) of \(record.required) required replicas committed"
                                            + (down.isEmpty ? "" : "; not committed on \(down)")))
                 }
             }
             completion(outcome)
+        }
+        if logger.logLevel <= .debug {
+            let unreachable = Set(plan.targets.values.flatMap(\.unreachable)).map(\.description).sorted()
+            if !unreachable.isEmpty {
+                logger.debug("writing around replicas that are down", metadata: ["cluster/down": "\(unreachable.joined(separator: ","))"])
+            }
         }
         if let result = tracker.result { return finish(result) }
         for group in plan.groups {
@@ -49,7 +56,10 @@ extension ClusterCoordinator {
             shard.write(records) { result in completion(try? result.get().newlyStored) }
             return
         }
-        guard let address = httpAddresses[node] else { return completion(nil) }
+        guard let address = httpAddresses[node] else {
+            logger.warning("no HTTP address for replica", metadata: ["cluster/node": "\(node)"])
+            return completion(nil)
+        }
         // Serialising a big batch takes milliseconds; off the loop, like validation.
         if records.count > ClusterCoordinator.inlineEncodingLimit {
             loop.runBlocking({ InternalWire.encode(records) }) { [self] body in post(body, count: records.count, to: node, at: address, completion) }
@@ -64,11 +74,12 @@ extension ClusterCoordinator {
     private func post(_ body: [UInt8], count: Int, to node: MemberName, at address: SocketAddress,
                       _ completion: @escaping ([Bool]?) -> Void) {
         client.request(.post, "/internal/v1/records", to: address, headers: [("Content-Type", "application/x-ndjson")],
-                       body: body) { [logger] result in
+                       body: body) { [logger, metrics] result in
             guard case .success(let response) = result, response.status == 200,
                   let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
                   let flags = answer["new"] as? String, flags.count == count else {
                 logger.warning("replica write failed", metadata: ["cluster/node": "\(node)", "cluster/records": "\(count)"])
+                metrics.replicaWriteFailures.increment()
                 return completion(nil)
             }
             completion(flags.map { $0 == "1" })

@@ -38,6 +38,7 @@ public final class ClusterCoordinator: RecordStore {
     let replicasPerDatacenter: Int
     let logger: Logger
     let ownershipRule: OwnershipRule
+    let metrics = CoordinatorMetrics()
     private(set) var view: MembershipView
     private(set) var map: PartitionMap
     private(set) var httpAddresses: [MemberName: SocketAddress] = [:]
@@ -70,7 +71,12 @@ public final class ClusterCoordinator: RecordStore {
         var next = MembershipView(partitionCount: partitionCount)
         httpAddresses = [:]
         for member in known.values {
-            let ownership = ownershipRule.ownership(status: member.status, statusSince: member.since, now: now)
+            // A graceful leave would release the node's partitions at once, and nothing moves
+            // data yet (handoff is the repair work): a restart would then read its partitions
+            // from a runner-up that never held them. Until handoff exists, a member that left
+            // keeps its partitions like a failed one, and reads go to its other replicas.
+            let ownershipStatus: MemberStatus = member.status == .left ? .dead : member.status
+            let ownership = ownershipRule.ownership(status: ownershipStatus, statusSince: member.since, now: now)
             guard ownership == .owning || member.status.isRoutable else { continue }
             next.update(Member(name: MemberName(member.name), datacenter: DatacenterName(member.datacenter),
                                address: member.http, status: member.status, ownership: ownership))
@@ -95,8 +101,15 @@ public final class ClusterCoordinator: RecordStore {
         return (owned, map.partitionsLackingReplicas(routable: routable).count, view.digestHex)
     }
 
-    /// Members that can be asked right now.
+    /// Members reads go to: alive ones only, so a query never waits on a node that may be gone.
     var routable: Set<MemberName> { view.routableMembers.union([selfName]) }
+
+    /// Members writes go to: suspect ones too. A suspicion is often a slow moment, not a
+    /// failure; skipping the replica would leave it without the record for good (nothing
+    /// repairs it yet), while trying costs at most a failed request.
+    var writable: Set<MemberName> {
+        routable.union(view.members.filter { $0.status == .suspect }.map(\.name))
+    }
 
     public func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream {
         ClusterExportStream(coordinator: self, since: since, until: until, allowPartial: allowPartial)

@@ -12,12 +12,22 @@ import EspyStorage
 /// of those partitions up to the cursor were already sent (pages are in `(server_time, id)`
 /// order over the sub-request's partitions), and none after it.
 final class ClusterExportStream: ResponseBodyStream {
+    /// One export read still to do: some partitions of a sub-request, from a cursor on. A
+    /// replanned sub-request may need two of these, when its partitions come from a read that
+    /// had started (with a cursor) and from one that had not.
+    private struct Read {
+        let subRequestID: Int
+        let node: MemberName
+        let partitions: [Int]
+        var cursor: ExportCursor?
+    }
+
     private let coordinator: ClusterCoordinator
     private let since: Timestamp?
     private let until: Timestamp?
     private let allowPartial: Bool
     private var plan: QueryPlan
-    private var queue: [(subRequest: QueryPlan.SubRequest, cursor: ExportCursor?)]
+    private var queue: [Read]
     private var isCancelled = false
 
     init(coordinator: ClusterCoordinator, since: Timestamp?, until: Timestamp?, allowPartial: Bool) {
@@ -27,11 +37,11 @@ final class ClusterExportStream: ResponseBodyStream {
         self.allowPartial = allowPartial
         plan = QueryPlan(partitions: Array(0..<coordinator.partitionCount), map: coordinator.map, view: coordinator.view,
                          selfName: coordinator.selfName, routable: coordinator.routable)
-        queue = plan.initialSubRequests.map { ($0, nil) }
+        queue = plan.initialSubRequests.map { Read(subRequestID: $0.id, node: $0.node, partitions: $0.partitions, cursor: nil) }
     }
 
     func nextChunk(_ deliver: @escaping (Result<[UInt8]?, Error>) -> Void) {
-        guard !isCancelled, let (subRequest, cursor) = queue.first else {
+        guard !isCancelled, let read = queue.first else {
             if !plan.missingPartitions.isEmpty, !allowPartial, !isCancelled {
                 // Headers are long gone; ending the stream without its last chunk tells the client
                 // the download is incomplete, which a silently short file would not.
@@ -39,7 +49,7 @@ final class ClusterExportStream: ResponseBodyStream {
             }
             return deliver(.success(nil))
         }
-        page(of: subRequest, after: cursor) { [self] result in
+        page(of: read) { [self] result in
             guard !isCancelled else { return }
             switch result {
             case .some(let (bytes, next)):
@@ -47,29 +57,43 @@ final class ClusterExportStream: ResponseBodyStream {
                     queue[0].cursor = next
                 } else {
                     queue.removeFirst()
-                    _ = plan.onAnswer(of: subRequest.id)
+                    if !queue.contains(where: { $0.subRequestID == read.subRequestID }) { _ = plan.onAnswer(of: read.subRequestID) }
                 }
                 if bytes.isEmpty { nextChunk(deliver) } else { deliver(.success(bytes)) }
             case .none:
-                queue.removeFirst()
-                queue.append(contentsOf: plan.replan(afterFailureOf: subRequest.node).map { ($0, cursor) })
+                replan(afterFailureOf: read.node)
                 nextChunk(deliver)
             }
         }
     }
 
-    private func page(of subRequest: QueryPlan.SubRequest, after cursor: ExportCursor?,
-                      completion: @escaping (([UInt8], ExportCursor?)?) -> Void) {
-        if subRequest.node == coordinator.selfName {
-            coordinator.shard.exportPage(after: cursor, since: since, until: until, partitions: subRequest.partitions) { result in
+    /// Moves the failed node's reads to other replicas, each partition keeping the cursor it had:
+    /// records up to it were sent, none after it.
+    private func replan(afterFailureOf node: MemberName) {
+        var cursorOf: [Int: ExportCursor?] = [:]
+        for read in queue where read.node == node {
+            for partition in read.partitions { cursorOf[partition] = read.cursor }
+        }
+        queue.removeAll { $0.node == node }
+        for subRequest in plan.replan(afterFailureOf: node) {
+            let byCursor = Dictionary(grouping: subRequest.partitions) { cursorOf[$0] ?? nil }
+            for (cursor, partitions) in byCursor.sorted(by: { ($0.key?.serverTime ?? .min) < ($1.key?.serverTime ?? .min) }) {
+                queue.append(Read(subRequestID: subRequest.id, node: subRequest.node, partitions: partitions, cursor: cursor))
+            }
+        }
+    }
+
+    private func page(of read: Read, completion: @escaping (([UInt8], ExportCursor?)?) -> Void) {
+        if read.node == coordinator.selfName {
+            coordinator.shard.exportPage(after: read.cursor, since: since, until: until, partitions: read.partitions) { result in
                 completion((try? result.get()).map { ($0.ndjson, $0.next) })
             }
             return
         }
-        guard let address = coordinator.httpAddresses[subRequest.node] else { return completion(nil) }
+        guard let address = coordinator.httpAddresses[read.node] else { return completion(nil) }
         let query = CountQuery(since: since, until: until)
-        var target = "/internal/v1/export?" + ClusterCoordinator.parameters(query, partitions: subRequest.partitions)
-        if let cursor { target += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
+        var target = "/internal/v1/export?" + ClusterCoordinator.parameters(query, partitions: read.partitions)
+        if let cursor = read.cursor { target += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
         coordinator.client.request(.get, target, to: address) { result in
             guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
             completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor)))

@@ -144,8 +144,14 @@ public final class Node {
         return shell
     }
 
+    /// What peers and operators are told to use. A wildcard bind (0.0.0.0, ::) is not an address
+    /// anyone can reach, so then the gossip address's host stands in (it must be concrete).
     private var advertisedHTTPAddress: String {
-        config.httpAdvertise.isEmpty ? (httpAddress?.description ?? config.httpAddress) : config.httpAdvertise
+        if !config.httpAdvertise.isEmpty { return config.httpAdvertise }
+        guard let bound = httpAddress else { return config.httpAddress }
+        guard bound.host == "0.0.0.0" || bound.host == "::" else { return bound.description }
+        let gossipHost = (try? SocketAddress(parsing: config.gossipAdvertise.isEmpty ? config.gossipAddress : config.gossipAdvertise))?.host
+        return (gossipHost.flatMap { try? SocketAddress(host: $0, port: bound.port) } ?? bound).description
     }
 
     /// Gossip changed (or time passed): hand the coordinator the members that serve data.

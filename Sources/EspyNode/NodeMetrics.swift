@@ -19,7 +19,8 @@ public final class NodeMetrics {
 
     /// Routes get their own label; anything else is "other", so scanners probing random paths
     /// cannot blow up the number of series.
-    private static let knownRoutes = Set(V1API.routes + ["/metrics"])
+    private static let knownRoutes = Set(V1API.routes + InternalAPI.routes
+                                         + ["/metrics", "/v1/cluster/members", "/v1/cluster/partitions"])
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry

@@ -75,7 +75,8 @@ public final class Shard {
             let stored = statement.text(0)
             guard stored == String(partitionCount) else {
                 throw StorageError(code: 0, message: "this data directory was created with partitions = \(stored), "
-                                   + "but the configuration says \(partitionCount); the partition count cannot change")
+                                   + "but the configuration says \(partitionCount); the partition count cannot change",
+                                   configurationKey: "cluster.partitions")
             }
         } else {
             try connection.statement("INSERT INTO meta (key, value) VALUES ('partitions', ?1)").bind(1, String(partitionCount)).run()

@@ -1,7 +1,7 @@
 import EspyCore
 
 /// Where an export left off: the last record sent, in `(server_time, id)` order.
-public struct ExportCursor: Sendable, Equatable {
+public struct ExportCursor: Sendable, Hashable {
     public let serverTime: Int64
     public let id: [UInt8]
 

@@ -2,10 +2,13 @@
 public struct StorageError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
     public let message: String
+    /// The configuration key the data contradicts, when the fix is in the configuration.
+    public let configurationKey: String?
 
-    public init(code: Int32, message: String) {
+    public init(code: Int32, message: String, configurationKey: String? = nil) {
         self.code = code
         self.message = message
+        self.configurationKey = configurationKey
     }
 
     public var description: String { "storage error \(code): \(message)" }

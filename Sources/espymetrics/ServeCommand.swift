@@ -1,5 +1,6 @@
 import ArgumentParser
 import EspyNode
+import EspyStorage
 import Logging
 import Metrics
 import Prometheus
@@ -71,6 +72,9 @@ struct ServeCommand: ParsableCommand {
             node = try Node(config: nodeConfig, logger: logger, metricsRegistry: registry)
         } catch let error as ConfigError {
             printError("espymetrics: configuration error: \(error)")
+            throw ExitCode(2)
+        } catch let error as StorageError where error.configurationKey != nil {
+            printError("espymetrics: configuration error: \(error.configurationKey!): \(error.message)")
             throw ExitCode(2)
         } catch {
             printError("espymetrics: cannot start: \(error)")

@@ -9,7 +9,7 @@ final class GossipTransport {
 
     private let loop: EventLoop
     private let udp: UDPSocket
-    private var listener: TCPListener?
+    private var listener: AcceptingListener?
     private let streamOptions: StreamOptions
     /// Set by the owner once it is ready; until then packets and streams are dropped.
     var onPacket: ([UInt8], SocketAddress) -> Void = { _, _ in }
@@ -21,17 +21,35 @@ final class GossipTransport {
     init(loop: EventLoop, address: SocketAddress, keyring: Keyring?) throws {
         self.loop = loop
         self.streamOptions = StreamOptions(compress: true, keyring: keyring)
-        udp = try UDPSocket(loop: loop, address: address)
+        let (udp, tcp) = try GossipTransport.bindBoth(loop: loop, address: address)
+        self.udp = udp
+        listener = tcp
+        tcp.onAccept = { [unowned self] connection in self.accept(connection) }
         do {
-            // Bind TCP to the port UDP actually got, so port 0 yields one port for both.
-            listener = try TCPListener(loop: loop, address: udp.localAddress) { [unowned self] connection in
-                self.accept(connection)
-            }
             try udp.startReceiving { [unowned self] bytes, peer in self.onPacket(Array(bytes), peer) }
         } catch {
             udp.close()
-            listener?.close()
+            tcp.close()
             throw error
+        }
+    }
+
+    /// Binds UDP, then TCP on the port UDP got. With port 0 that port may already be taken
+    /// for TCP (by any outgoing connection's ephemeral port), so then it tries another.
+    private static func bindBoth(loop: EventLoop, address: SocketAddress) throws -> (UDPSocket, AcceptingListener) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let udp = try UDPSocket(loop: loop, address: address)
+            do {
+                let tcp = try AcceptingListener(loop: loop, address: udp.localAddress)
+                return (udp, tcp)
+            } catch let error as LoopError where address.port == 0 && attempts < 20 && error.name == "EADDRINUSE" {
+                udp.close()
+            } catch {
+                udp.close()
+                throw error
+            }
         }
     }
 
@@ -87,6 +105,23 @@ final class GossipTransport {
         listener = nil
         for exchange in openStreams.values { exchange.finish() }
         openStreams = [:]
+    }
+}
+
+/// A TCP listener whose connection handler is set after binding (the transport binds before it
+/// can hand out references to itself).
+final class AcceptingListener {
+    private var listener: TCPListener?
+    var onAccept: (TCPConnection) -> Void = { $0.close() }
+
+    init(loop: EventLoop, address: SocketAddress) throws {
+        listener = nil
+        listener = try TCPListener(loop: loop, address: address) { [unowned self] connection in self.onAccept(connection) }
+    }
+
+    func close() {
+        listener?.close()
+        listener = nil
     }
 }
 

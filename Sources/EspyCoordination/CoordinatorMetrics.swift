@@ -1,0 +1,16 @@
+import Metrics
+
+/// What the coordinator counts: how much fan-out a node does and how often it has to work
+/// around failures. Handles are made once; increments are atomic.
+struct CoordinatorMetrics {
+    /// Query sub-requests sent to peers (this node's own shard is not counted).
+    let subRequests = Counter(label: "espymetrics_cluster_subrequests_total")
+    /// Sub-requests whose partitions had to move to another replica after a failure.
+    let replans = Counter(label: "espymetrics_cluster_replans_total")
+    /// Count answers that left partitions out (served with allow_partial, or refused with 503).
+    let partialAnswers = Counter(label: "espymetrics_cluster_partial_answers_total")
+    /// Replica writes that failed (the record may still have reached its quorum elsewhere).
+    let replicaWriteFailures = Counter(label: "espymetrics_cluster_replica_write_failures_total")
+    /// Records that missed their write quorum (the client was told to retry them).
+    let quorumFailures = Counter(label: "espymetrics_cluster_quorum_failures_total")
+}
