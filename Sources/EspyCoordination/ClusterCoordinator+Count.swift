@@ -9,8 +9,7 @@ extension ClusterCoordinator {
     /// partitions moved to the next live replica. Partial counts add up; for `limit=N` every
     /// node returns its newest N and the global newest N are counted.
     public func count(_ query: CountQuery, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void) {
-        var plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,
-                             routable: routable)
+        var plan = queryPlan()
         var sums: [CountResult] = []
         var newest: [[RecentRecord]] = []
         var done = false

@@ -45,6 +45,12 @@ public final class ClusterCoordinator: RecordStore {
     /// Members ever seen, kept after gossip forgets them (it reaps the dead after ~30 s), so
     /// that a failed node keeps its partitions until the failure timeout.
     private var known: [String: ClusterMemberInfo] = [:]
+    private var cachedPlan: (key: PlanKey, plan: QueryPlan)?
+
+    private struct PlanKey: Equatable {
+        let mapDigest: UInt64
+        let routable: Set<MemberName>
+    }
 
     public var partitionCount: Int { shard.settings.partitionCount }
 
@@ -109,6 +115,17 @@ public final class ClusterCoordinator: RecordStore {
     /// repairs it yet), while trying costs at most a failed request.
     var writable: Set<MemberName> {
         routable.union(view.members.filter { $0.status == .suspect }.map(\.name))
+    }
+
+    /// A query plan over every partition. Planning 4096 partitions costs far more than a count
+    /// answered from rollups, so the plan is built once per map and set of live members and
+    /// copied for each query (a value type: copies share storage until they diverge).
+    func queryPlan() -> QueryPlan {
+        let key = PlanKey(mapDigest: map.digest, routable: routable)
+        if let cached = cachedPlan, cached.key == key { return cached.plan }
+        let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName, routable: routable)
+        cachedPlan = (key, plan)
+        return plan
     }
 
     public func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream {

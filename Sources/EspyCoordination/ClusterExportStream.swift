@@ -35,8 +35,7 @@ final class ClusterExportStream: ResponseBodyStream {
         self.since = since
         self.until = until
         self.allowPartial = allowPartial
-        plan = QueryPlan(partitions: Array(0..<coordinator.partitionCount), map: coordinator.map, view: coordinator.view,
-                         selfName: coordinator.selfName, routable: coordinator.routable)
+        plan = coordinator.queryPlan()
         queue = plan.initialSubRequests.map { Read(subRequestID: $0.id, node: $0.node, partitions: $0.partitions, cursor: nil) }
     }
 
