@@ -35,7 +35,10 @@ public struct QueryPlan: Sendable {
     private let candidates: [Int: [MemberName]]
     private var tried: [Int: [MemberName]] = [:]
     private var inFlight: [Int: SubRequest] = [:]
-    private var answered: Set<Int> = []
+    /// Indexed by partition number: a flag array, because every query touches every partition
+    /// and hashing 4096 integers into a Set per query was most of a count's cost when measured.
+    private var answered: [Bool] = []
+    private var answeredCount = 0
     private var nodesQueried: Set<MemberName> = []
     private var nodesAnswered: Set<MemberName> = []
     private var nodesFailed: Set<MemberName> = []
@@ -75,6 +78,8 @@ public struct QueryPlan: Sendable {
         self.selfName = selfName
         self.maxAttemptsPerPartition = maxAttemptsPerPartition
         self.partitionsPlanned = planned
+        precondition((planned.first ?? 0) >= 0, "partitions are numbered from 0")
+        self.answered = Array(repeating: false, count: (planned.last ?? -1) + 1)
         self.candidates = candidates
         self.initialSubRequests = assign(planned)
     }
@@ -102,7 +107,10 @@ public struct QueryPlan: Sendable {
     /// The sub-request's answer arrived.
     public mutating func onAnswer(of id: Int) -> AnswerDisposition {
         guard let request = inFlight.removeValue(forKey: id) else { return .discard }
-        answered.formUnion(request.partitions)
+        for partition in request.partitions where !answered[partition] {
+            answered[partition] = true
+            answeredCount += 1
+        }
         nodesAnswered.insert(request.node)
         return .merge
     }
@@ -131,10 +139,10 @@ public struct QueryPlan: Sendable {
     public var pendingSubRequests: [SubRequest] { inFlight.values.sorted { $0.id < $1.id } }
 
     /// Partitions not answered (yet), ascending. Final once `isFinished`.
-    public var missingPartitions: [Int] { partitionsPlanned.filter { !answered.contains($0) } }
+    public var missingPartitions: [Int] { partitionsPlanned.filter { !answered[$0] } }
 
     public var coverage: Coverage {
-        Coverage(partitionsTotal: partitionsPlanned.count, partitionsAnswered: answered.count,
+        Coverage(partitionsTotal: partitionsPlanned.count, partitionsAnswered: answeredCount,
                  missingPartitions: missingPartitions, nodesQueried: nodesQueried.count,
                  nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted())
     }

@@ -41,6 +41,20 @@ extension ClusterCoordinator {
         }
 
         let initial = plan.initialSubRequests
+        // Everything is here (a one-node cluster, or a node holding every partition): the shard
+        // answers directly, limits included, with no per-record merge.
+        if initial.count == 1, initial[0].node == selfName, initial[0].partitions.count == partitionCount {
+            shard.count(query) { result in
+                switch result {
+                case .success(let counts):
+                    _ = plan.onAnswer(of: initial[0].id)
+                    completion(CountAnswer(result: counts, coverage: plan.coverage))
+                case .failure:
+                    completion(CountAnswer(result: CountResult(), coverage: plan.coverage))
+                }
+            }
+            return
+        }
         for subRequest in initial { run(subRequest) }
         finishIfDone()
     }

@@ -146,7 +146,7 @@ public final class Shard {
 
     /// The partition list a read must filter on, or nil when it covers everything held here.
     private func restriction(_ partitions: [Int]?) -> [Int]? {
-        guard let partitions else { return nil }
+        guard let partitions, partitions.count < settings.partitionCount else { return nil }
         return partitionsHeld.isSubset(of: Set(partitions)) ? nil : partitions.filter { partitionsHeld.contains($0) }
     }
 
