@@ -45,6 +45,7 @@ Environment:
                     $repo_root/.build-release/release/espymetrics,
                     $repo_root/.build/debug/espymetrics, espymetrics on PATH
   ESPY_CLUSTER_DIR  where the nodes' directories go (default ./local-cluster)
+  ESPY_NODE_CONFIG  a cluster.toml every node also reads (flags above still win)
 
 Linux routes all of 127.0.0.0/8 to the loopback interface, so no setup is needed. On macOS add
 the addresses first: sudo ifconfig lo0 alias 127.0.0.11 up (and so on for each node).
@@ -166,6 +167,7 @@ start_cluster() {
         local arguments=(serve --name "n$i" --datacenter "$datacenter" --http "$ip:$HTTP_PORT"
             --gossip "$ip:$GOSSIP_PORT" --data-dir "$dir/data")
         ((i > 1)) && arguments+=(--join "$seed")
+        [[ -n ${ESPY_NODE_CONFIG:-} ]] && arguments+=(--config "$ESPY_NODE_CONFIG")
         printf '\n=== %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$binary" "${arguments[*]}" >>"$dir/node.log"
         # nohup: the nodes outlive the terminal this was started from.
         nohup "$binary" "${arguments[@]}" </dev/null >>"$dir/node.log" 2>&1 &

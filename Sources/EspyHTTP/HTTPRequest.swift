@@ -33,9 +33,11 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Decoded `name=value` pairs of the query, in order (`+` is a space, `%XX` a byte).
+    /// Split on UTF-8 bytes: node-to-node queries carry kilobytes of partition numbers, and
+    /// Character-wise splitting showed up first in their profile.
     public var queryParameters: [(name: String, value: String)] {
-        query.split(separator: "&").map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        query.utf8.split(separator: UInt8(ascii: "&")).map { pair in
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             return (HTTPRequest.percentDecode(parts[0]), parts.count > 1 ? HTTPRequest.percentDecode(parts[1]) : "")
         }
     }
@@ -61,9 +63,13 @@ public struct HTTPRequest: Sendable {
     }
 
     static func percentDecode(_ text: Substring) -> String {
-        guard text.contains("%") || text.contains("+") else { return String(text) }
+        percentDecode(text.utf8[...])
+    }
+
+    static func percentDecode(_ text: Substring.UTF8View.SubSequence) -> String {
+        guard text.contains(UInt8(ascii: "%")) || text.contains(UInt8(ascii: "+")) else { return String(Substring(text)) }
         var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
+        var utf8 = Array(text)[...]
         while let byte = utf8.popFirst() {
             if byte == UInt8(ascii: "+") {
                 bytes.append(0x20)

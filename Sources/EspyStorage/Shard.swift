@@ -147,7 +147,11 @@ public final class Shard {
     /// The partition list a read must filter on, or nil when it covers everything held here.
     private func restriction(_ partitions: [Int]?) -> [Int]? {
         guard let partitions, partitions.count < settings.partitionCount else { return nil }
-        return partitionsHeld.isSubset(of: Set(partitions)) ? nil : partitions.filter { partitionsHeld.contains($0) }
+        // A flag array, not a Set: sub-requests list thousands of partitions, on every query.
+        var requested = [Bool](repeating: false, count: settings.partitionCount)
+        for partition in partitions where partition >= 0 && partition < requested.count { requested[partition] = true }
+        if partitionsHeld.allSatisfy({ $0 < requested.count && requested[$0] }) { return nil }
+        return partitions.filter { partitionsHeld.contains($0) }
     }
 
     /// One page of the NDJSON export, after `cursor` (nil: from the start).
