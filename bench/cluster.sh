@@ -9,17 +9,17 @@
 # and count latency p50/p99 at 16 concurrent clients, cluster node against the single node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 BIN=${ESPYMETRICS_BIN:-.build-release/release/espymetrics}
 RECORDS=${RECORDS:-1000000}
 DURATION=${DURATION:-10}
 OUT=${OUT:-bench/out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-[ -x "$BIN" ] || { echo "no release binary at $BIN; build it first" >&2; exit 1; }
+require_binary "$BIN"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-DATA=$OUT/profiles-$RECORDS.ndjson
-[ -s "$DATA" ] || python3 bench/gen_profiles.py --count "$RECORDS" --seed 1 > "$DATA"
+DATA=$(profiles_file "$OUT" "$RECORDS")
 CONFIG=$OUT/cluster-bench.toml
 printf '[http]\naccess_log = false\n' > "$CONFIG"
 
@@ -31,12 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wrk_summary() {
-  awk '/Requests\/sec/ {rps=$2}
-       function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-       $1=="50%" {p50=ms($2)} $1=="99%" {p99=ms($2)}
-       END {printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms\n", rps, p50, p99}' "$1"
-}
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); records: $RECORDS"
 

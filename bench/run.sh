@@ -9,6 +9,7 @@
 # wrk, nginx-light, hyperfine, sqlite3 from Debian (installed here if missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 BIN=${ESPYMETRICS_BIN:-.build-release/release/espymetrics}
 RECORDS=${RECORDS:-1000000}
 DURATION=${DURATION:-10}
@@ -22,10 +23,9 @@ OUT=$(cd "$OUT" && pwd)
 for tool in wrk nginx hyperfine sqlite3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx-light hyperfine sqlite3 >/dev/null; break; }
 done
-[ -x "$BIN" ] || { echo "no release binary at $BIN; build it first" >&2; exit 1; }
+require_binary "$BIN"
 
-DATA=$OUT/profiles-$RECORDS.ndjson
-[ -s "$DATA" ] || python3 bench/gen_profiles.py --count "$RECORDS" --seed 1 > "$DATA"
+DATA=$(profiles_file "$OUT" "$RECORDS")
 
 NODE_PID=""
 NGINX_PREFIX=$OUT/nginx
@@ -54,12 +54,6 @@ with_peak_rss() {
   kill "$sampler" 2>/dev/null || true
 }
 # wrk's "Requests/sec" and latency percentiles, in ms.
-wrk_summary() {
-  awk '/Requests\/sec/ {rps=$2}
-       function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-       $1=="50%" {p50=ms($2)} $1=="99%" {p99=ms($2)}
-       END {printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms\n", rps, p50, p99}' "$1"
-}
 load() { # name, wrk args...
   local name=$1; shift
   wrk -t2 "$@" --latency > "$OUT/$name.wrk" 2>&1

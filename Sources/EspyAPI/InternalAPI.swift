@@ -8,7 +8,6 @@ import Logging
 /// replicas of records, and count or export some partitions. Never called by clients.
 public final class InternalAPI {
     public typealias Reply = (HTTPResponse) -> Void
-    typealias Endpoint = (HTTPRequest, @escaping Reply) -> Void
 
     private let loop: EventLoop
     private let shard: Shard
@@ -29,13 +28,7 @@ public final class InternalAPI {
     }
 
     public func handle(_ request: HTTPRequest, reply: @escaping Reply) {
-        switch router.match(request.method, path: request.path) {
-        case .handler(let endpoint): endpoint(request, reply)
-        case .methodNotAllowed(let allowed):
-            let names = allowed.map(\.description).joined(separator: ", ")
-            reply(.error(.methodNotAllowed, "use \(names)", headers: [("Allow", names)]))
-        case .notFound: reply(.error(.notFound, "no such endpoint: \(request.path)"))
-        }
+        router.dispatch(request, reply: reply)
     }
 
     private func storeRecords(_ request: HTTPRequest, _ reply: @escaping Reply) {

@@ -8,7 +8,6 @@ import Logging
 /// The `/v1` endpoints: requests in, record-store calls out (the cluster coordinator), JSON back.
 public final class V1API {
     public typealias Reply = (HTTPResponse) -> Void
-    typealias Endpoint = (HTTPRequest, @escaping Reply) -> Void
 
     private let loop: EventLoop
     private let store: RecordStore
@@ -40,16 +39,7 @@ public final class V1API {
 
     /// Routes a request; unknown paths get 404, known paths with the wrong method 405 + `Allow`.
     public func handle(_ request: HTTPRequest, reply: @escaping Reply) {
-        switch router.match(request.method, path: request.path) {
-        case .handler(let endpoint):
-            endpoint(request, reply)
-        case .methodNotAllowed(let allowed):
-            let names = allowed.map(\.description).joined(separator: ", ")
-            reply(.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path); use \(names)",
-                         headers: [("Allow", names)]))
-        case .notFound:
-            reply(.error(.notFound, "no such endpoint: \(request.path)"))
-        }
+        router.dispatch(request, reply: reply)
     }
 
     // MARK: Ingest

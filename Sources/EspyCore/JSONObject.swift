@@ -33,31 +33,23 @@ public struct JSONObject {
     }
 
     public mutating func addStrings(_ name: String, _ values: [String]) {
-        key(name)
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONText.appendString(value, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        addArray(name, values) { JSONText.appendString($0, to: &$1) }
     }
 
     public mutating func addIntegers(_ name: String, _ values: [Int]) {
+        addArray(name, values) { JSONText.appendInteger($0, to: &$1) }
+    }
+
+    public mutating func add(_ name: String, array: [JSONObject]) {
+        addArray(name, array) { $1.append(contentsOf: $0.finished) }
+    }
+
+    private mutating func addArray<Element>(_ name: String, _ values: [Element], _ append: (Element, inout [UInt8]) -> Void) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONText.appendInteger(value, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
-    }
-
-    public mutating func add(_ name: String, array: [JSONObject]) {
-        key(name)
-        bytes.append(UInt8(ascii: "["))
-        for (index, element) in array.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: element.finished)
+            append(value, &bytes)
         }
         bytes.append(UInt8(ascii: "]"))
     }

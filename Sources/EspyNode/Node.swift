@@ -29,6 +29,8 @@ public final class Node {
     private var signalWatchers: [SignalWatcher] = []
     private var shutdownStarted = false
     private let metrics: NodeMetrics
+    /// Endpoints the node answers itself, from state no single subsystem owns.
+    private var nodeRoutes = Router<Endpoint>()
 
     /// Opens the shard and binds the HTTP port; throws before serving anything if either fails.
     /// `registry` must be the one the process's MetricsSystem was bootstrapped with
@@ -43,18 +45,18 @@ public final class Node {
             path: config.databasePath, partitionCount: config.partitions, dimensions: try config.parsedDimensions(),
             readerCount: config.readers, durability: config.durability), logger: logger)
         self.shard = shard
+        nodeRoutes.add(.get, "/metrics") { [unowned self] in self.serveMetrics($0, $1) }
+        nodeRoutes.add(.get, "/v1/cluster/members") { [unowned self] in self.serveMembers($0, $1) }
+        nodeRoutes.add(.get, "/v1/cluster/partitions") { [unowned self] in self.servePartitions($0, $1) }
         do {
             let client = HTTPClient(loop: loop)
             httpClient = client
             let internalAPI = InternalAPI(loop: loop, shard: shard, logger: logger)
             self.internalAPI = internalAPI
             server = try HTTPServer(loop: loop, settings: httpSettings()) { [unowned self] request, reply in
-                switch request.path {
-                case "/metrics": self.serveMetrics(request, reply)
-                case "/v1/cluster/members": self.serveMembers(request, reply)
-                case "/v1/cluster/partitions": self.servePartitions(request, reply)
-                case let path where path.hasPrefix(InternalAPI.pathPrefix): internalAPI.handle(request, reply: reply)
-                default: self.api?.handle(request, reply: reply) ?? reply(.error(.serviceUnavailable, "starting"))
+                if request.path.hasPrefix(InternalAPI.pathPrefix) { return internalAPI.handle(request, reply: reply) }
+                self.nodeRoutes.dispatch(request, reply: reply) { request, reply in
+                    self.api?.handle(request, reply: reply) ?? reply(.error(.serviceUnavailable, "starting"))
                 }
             }
             let coordinator = ClusterCoordinator(
@@ -105,10 +107,6 @@ public final class Node {
     }
 
     private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard request.method == .get || request.method == .head else {
-            return reply(.error(.methodNotAllowed, "\(request.method) is not allowed on /metrics; use GET, HEAD",
-                                headers: [("Allow", "GET, HEAD")]))
-        }
         let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
                                       storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
                                       gossipPacketsSent: gossip?.packetsSent ?? 0)
@@ -192,9 +190,7 @@ public final class Node {
     private var exitStatus: Int32 = 0
 
     private func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard request.method == .get || request.method == .head, let coordinator else {
-            return reply(.error(.methodNotAllowed, "use GET", headers: [("Allow", "GET, HEAD")]))
-        }
+        guard let coordinator else { return reply(.error(.serviceUnavailable, "starting")) }
         let summary = coordinator.partitionSummary
         var owners = JSONObject()
         for (node, partitions) in summary.owned { owners.add(node, partitions) }
@@ -209,10 +205,6 @@ public final class Node {
     }
 
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard request.method == .get || request.method == .head else {
-            return reply(.error(.methodNotAllowed, "\(request.method) is not allowed on /v1/cluster/members; use GET, HEAD",
-                                headers: [("Allow", "GET, HEAD")]))
-        }
         reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip?.members ?? [])))
     }
 

@@ -1,0 +1,17 @@
+# Shared by bench/run.sh and bench/cluster.sh; sourced, not run.
+
+# wrk's "Requests/sec" and latency percentiles (wrk --latency output in $1), in ms.
+wrk_summary() {
+  awk '/Requests\/sec/ {rps=$2}
+       function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+       $1=="50%" {p50=ms($2)} $1=="99%" {p99=ms($2)}
+       END {printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms\n", rps, p50, p99}' "$1"
+}
+
+# The release binary must exist; the generated data set is made once per record count.
+require_binary() { [ -x "$1" ] || { echo "no release binary at $1; build it first" >&2; exit 1; }; }
+profiles_file() {  # out_dir records
+  local data="$1/profiles-$2.ndjson"
+  [ -s "$data" ] || python3 bench/gen_profiles.py --count "$2" --seed 1 > "$data"
+  echo "$data"
+}
