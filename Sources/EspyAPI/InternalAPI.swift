@@ -1,4 +1,5 @@
 import EspyCore
+import Foundation
 import EspyHTTP
 import EspyLoop
 import EspyStorage
@@ -13,9 +14,14 @@ public final class InternalAPI {
     private let shard: Shard
     private let logger: Logger
     private var router = Router<Endpoint>()
+    /// Splits requested partitions into those this node may be read for and those it may not
+    /// (it does not own them, or is still catching up on them). Set by the cluster layer; a
+    /// partition declined is named in `X-Espy-Unavailable`, never answered as empty.
+    public var readiness: ([Int]) -> (readable: [Int], unavailable: [Int]) = { ($0, []) }
 
     public static let pathPrefix = "/internal/v1/"
-    public static let routes = ["/internal/v1/records", "/internal/v1/count", "/internal/v1/newest", "/internal/v1/export"]
+    public static let routes = ["/internal/v1/records", "/internal/v1/count", "/internal/v1/newest", "/internal/v1/export",
+                                "/internal/v1/repair/digests", "/internal/v1/repair/diff", "/internal/v1/repair/fetch"]
 
     public init(loop: EventLoop, shard: Shard, logger: Logger) {
         self.loop = loop
@@ -25,6 +31,9 @@ public final class InternalAPI {
         router.add(.get, "/internal/v1/count") { [unowned self] in self.count($0, $1) }
         router.add(.get, "/internal/v1/newest") { [unowned self] in self.newest($0, $1) }
         router.add(.get, "/internal/v1/export") { [unowned self] in self.export($0, $1) }
+        router.add(.post, "/internal/v1/repair/digests") { [unowned self] in self.digests($0, $1) }
+        router.add(.post, "/internal/v1/repair/diff") { [unowned self] in self.diff($0, $1) }
+        router.add(.post, "/internal/v1/repair/fetch") { [unowned self] in self.fetch($0, $1) }
     }
 
     public func handle(_ request: HTTPRequest, reply: @escaping Reply) {
@@ -54,25 +63,39 @@ public final class InternalAPI {
         }
     }
 
-    /// The query and partitions of a sub-request, or the 400 that explains why not.
-    private func subRequest(_ request: HTTPRequest) -> Result<(CountQuery, [Int]?), QueryParameterError> {
-        Result { () throws(QueryParameterError) -> (CountQuery, [Int]?) in
+    /// A sub-request: its query, the partitions to read (nil: all), and those declined.
+    private struct SubRequest {
+        let query: CountQuery
+        let partitions: [Int]?
+        let unavailable: [Int]
+
+        /// Names the declined partitions for the coordinator.
+        var headers: [(name: String, value: String)] {
+            unavailable.isEmpty ? [] : [(InternalWire.unavailableHeader, InternalWire.partitionsParameter(unavailable))]
+        }
+    }
+
+    /// The sub-request in `request`, or the 400 that explains why not.
+    private func subRequest(_ request: HTTPRequest) -> Result<SubRequest, QueryParameterError> {
+        Result { () throws(QueryParameterError) -> SubRequest in
             let parameters = request.queryParameters
             let query = try CountQuery(parameters: parameters)
-            let partitions = try parameters.first(where: { $0.name == "partitions" }).map { (parameter) throws(QueryParameterError) in
-                try InternalWire.parsePartitions(parameter.value, partitionCount: shard.settings.partitionCount)
+            guard let listed = parameters.first(where: { $0.name == "partitions" }) else {
+                return SubRequest(query: query, partitions: nil, unavailable: [])
             }
-            return (query, partitions)
+            let requested = try InternalWire.parsePartitions(listed.value, partitionCount: shard.settings.partitionCount)
+            let (readable, unavailable) = readiness(requested)
+            return SubRequest(query: query, partitions: readable, unavailable: unavailable)
         }
     }
 
     private func count(_ request: HTTPRequest, _ reply: @escaping Reply) {
         switch subRequest(request) {
         case .failure(let error): reply(.error(.badRequest, "\(error)"))
-        case .success(let (query, partitions)):
-            shard.count(query, partitions: partitions) { result in
+        case .success(let sub):
+            shard.count(sub.query, partitions: sub.partitions) { result in
                 switch result {
-                case .success(let counts): reply(.json(.ok, InternalWire.encode(counts)))
+                case .success(let counts): reply(.json(.ok, InternalWire.encode(counts), headers: sub.headers))
                 case .failure(let error): reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))
                 }
             }
@@ -82,12 +105,13 @@ public final class InternalAPI {
     private func newest(_ request: HTTPRequest, _ reply: @escaping Reply) {
         switch subRequest(request) {
         case .failure(let error): reply(.error(.badRequest, "\(error)"))
-        case .success(let (query, partitions)):
-            guard let limit = query.limit else { return reply(.error(.badRequest, "parameter 'limit' is required")) }
-            shard.newest(query, limit: limit, partitions: partitions) { result in
+        case .success(let sub):
+            guard let limit = sub.query.limit else { return reply(.error(.badRequest, "parameter 'limit' is required")) }
+            shard.newest(sub.query, limit: limit, partitions: sub.partitions) { result in
                 switch result {
                 case .success(let records):
-                    reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: .bytes(InternalWire.encode(records))))
+                    reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")] + sub.headers,
+                                       body: .bytes(InternalWire.encode(records))))
                 case .failure(let error): reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))
                 }
             }
@@ -100,17 +124,70 @@ public final class InternalAPI {
     private func export(_ request: HTTPRequest, _ reply: @escaping Reply) {
         switch subRequest(request) {
         case .failure(let error): reply(.error(.badRequest, "\(error)"))
-        case .success(let (range, partitions)):
+        case .success(let sub):
             let cursor = request.queryParameter("cursor").flatMap(InternalWire.parseCursor)
-            shard.exportPage(after: cursor, since: range.since, until: range.until, partitions: partitions) { result in
+            shard.exportPage(after: cursor, since: sub.query.since, until: sub.query.until, partitions: sub.partitions) { result in
                 switch result {
                 case .success(let page):
-                    var headers = [("Content-Type", "application/x-ndjson")]
+                    var headers = [("Content-Type", "application/x-ndjson")] + sub.headers
                     if let next = page.next { headers.append(("X-Espy-Next-Cursor", InternalWire.cursorText(next))) }
                     reply(HTTPResponse(status: .ok, headers: headers, body: .bytes(page.ndjson)))
                 case .failure(let error):
                     reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))
                 }
+            }
+        }
+    }
+
+    // MARK: Repair
+
+    /// Body: partitions, comma-separated. Answer: the digest of each one held here.
+    private func digests(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        let text = String(decoding: request.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let partitions = try? InternalWire.parsePartitions(text, partitionCount: shard.settings.partitionCount) else {
+            return reply(.error(.badRequest, "body must list partitions 0..<\(shard.settings.partitionCount) separated by commas"))
+        }
+        let held = partitions.compactMap { partition in shard.digests[partition].map { (partition, $0) } }
+        reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: .bytes(InternalWire.encodeDigests(held))))
+    }
+
+    /// `?partition=P`, body: the caller's bucket digests of P. Answer: this node's ids of P in
+    /// the buckets that differ, so the caller can tell what each side lacks.
+    private func diff(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        guard let partition = request.queryParameter("partition").flatMap({ Int($0) }),
+              partition >= 0, partition < shard.settings.partitionCount else {
+            return reply(.error(.badRequest, "parameter 'partition' must be a partition number 0..<\(shard.settings.partitionCount)"))
+        }
+        guard let theirs = BucketDigests(parsing: Substring(String(decoding: request.body, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines))) else {
+            return reply(.error(.badRequest, "body must hold \(BucketDigests.bucketCount) bucket digests 'count:hash' separated by commas"))
+        }
+        shard.ids(inPartition: partition) { result in
+            switch result {
+            case .success(let ids):
+                let differing = BucketDigests(ids: ids).differingBuckets(from: theirs)
+                let differingSet = Set(differing)
+                let answer = ids.filter { differingSet.contains(BucketDigests.bucket(of: $0)) }
+                let headers = [("Content-Type", "text/plain"),
+                               (InternalWire.differingBucketsHeader, differing.map(String.init).joined(separator: ","))]
+                reply(HTTPResponse(status: .ok, headers: headers, body: .bytes(InternalWire.encodeIDs(answer))))
+            case .failure(let error):
+                reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))
+            }
+        }
+    }
+
+    /// Body: record ids, one hex id per line. Answer: those records, as stored-record lines.
+    private func fetch(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        guard let ids = InternalWire.decodeIDs(request.body) else {
+            return reply(.error(.badRequest, "body must list record ids, one 32-digit hex id per line"))
+        }
+        shard.storedRecords(ids: ids) { result in
+            switch result {
+            case .success(let ndjson):
+                reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .bytes(ndjson)))
+            case .failure(let error):
+                reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))
             }
         }
     }

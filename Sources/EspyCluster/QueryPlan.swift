@@ -115,6 +115,17 @@ public struct QueryPlan: Sendable {
         return .merge
     }
 
+    /// Sub-request `id` reached its node, which declined `partitions` (it may not be read for
+    /// them: still catching up, or it no longer owns them). Its answer will cover the rest;
+    /// those move to their next readable replica, like a failure but for them alone. Call before
+    /// `onAnswer(of:)`. Returns the new sub-requests to send.
+    public mutating func decline(_ partitions: [Int], in id: Int) -> [SubRequest] {
+        guard let request = inFlight[id], !partitions.isEmpty else { return [] }
+        let declined = Set(partitions).intersection(request.partitions)
+        inFlight[id] = SubRequest(id: id, node: request.node, partitions: request.partitions.filter { !declined.contains($0) })
+        return assign(declined.sorted())
+    }
+
     /// `node` failed or timed out. Every sub-request still in flight to it is given up (a late
     /// answer is discarded), the node is not used again in this query, and each of its
     /// partitions moves once to its next readable replica not yet tried for it (if attempts are

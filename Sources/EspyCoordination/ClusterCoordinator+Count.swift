@@ -25,7 +25,13 @@ extension ClusterCoordinator {
         func run(_ subRequest: QueryPlan.SubRequest) {
             ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
                 switch answer {
-                case .some(let partial):
+                case .some(let (partial, unavailable)):
+                    if !unavailable.isEmpty {
+                        self.remember(declined: unavailable, by: subRequest.node)
+                        let moved = plan.decline(unavailable, in: subRequest.id)
+                        self.metrics.replans.increment(by: moved.count)
+                        for next in moved { run(next) }
+                    }
                     guard plan.onAnswer(of: subRequest.id) == .merge else { return }
                     switch partial {
                     case .counts(let counts): sums.append(counts)
@@ -64,15 +70,18 @@ extension ClusterCoordinator {
         case newest([RecentRecord])
     }
 
-    /// Asks `node` (this node's shard directly) for its part; nil if it did not answer.
-    func ask(_ node: MemberName, _ query: CountQuery, partitions: [Int], completion: @escaping (PartialCount?) -> Void) {
+    /// Asks `node` (this node's shard directly) for its part: the answer and the partitions it
+    /// declined, or nil if it did not answer.
+    func ask(_ node: MemberName, _ query: CountQuery, partitions: [Int],
+             completion: @escaping ((PartialCount, unavailable: [Int])?) -> Void) {
         if node == selfName {
+            let (partitions, unavailable) = readable(partitions)
             if let limit = query.limit {
                 shard.newest(query, limit: limit, partitions: partitions) { result in
-                    completion((try? result.get()).map { .newest($0.map(RecentRecord.init)) })
+                    completion((try? result.get()).map { (.newest($0.map(RecentRecord.init)), unavailable) })
                 }
             } else {
-                shard.count(query, partitions: partitions) { result in completion((try? result.get()).map { .counts($0) }) }
+                shard.count(query, partitions: partitions) { result in completion((try? result.get()).map { (.counts($0), unavailable) }) }
             }
             return
         }
@@ -81,12 +90,19 @@ extension ClusterCoordinator {
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
         client.request(.get, path + "?" + ClusterCoordinator.parameters(query, partitions: partitions), to: address) { result in
             guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
+            let unavailable = ClusterCoordinator.declined(in: response)
             if query.limit == nil {
-                completion(InternalWire.decodeCount(response.body).map { .counts($0) })
+                completion(InternalWire.decodeCount(response.body).map { (.counts($0), unavailable) })
             } else {
-                completion(InternalWire.decodeNewest(response.body).map { .newest($0.map(RecentRecord.init)) })
+                completion(InternalWire.decodeNewest(response.body).map { (.newest($0.map(RecentRecord.init)), unavailable) })
             }
         }
+    }
+
+    /// The partitions a peer declined to answer for (`X-Espy-Unavailable`).
+    static func declined(in response: HTTPResponseParser.Response) -> [Int] {
+        guard let header = response.headers[InternalWire.unavailableHeader] else { return [] }
+        return header.split(separator: ",").compactMap { Int($0) }
     }
 
     static func parameters(_ query: CountQuery, partitions: [Int]) -> String {

@@ -36,15 +36,41 @@ extension ClusterCoordinator {
                 logger.debug("writing around replicas that are down", metadata: ["cluster/down": "\(unreachable.joined(separator: ","))"])
             }
         }
+        // Replica writes that cannot happen or fail become hints, replayed when the replica is back.
+        var missed: [MemberName: [Int]] = [:]
+        for (index, record) in records.enumerated() {
+            for node in plan.targets[record.partition]?.unreachable ?? [] { missed[node, default: []].append(index) }
+        }
+        var groupsLeft = plan.groups.count
+        func groupSettled() {
+            groupsLeft -= 1
+            if groupsLeft == 0 { keepHints(missed, of: records) }
+        }
+        if plan.groups.isEmpty { keepHints(missed, of: records) }
         if let result = tracker.result { return finish(result) }
         for group in plan.groups {
             let subset = group.recordIndices.map { records[$0] }
             send(subset, to: group.node) { flags in
                 if let flags {
                     for (position, isNew) in zip(group.recordIndices, flags) where isNew { newlyStored[position] = true }
+                } else if group.node != self.selfName {
+                    missed[group.node, default: []].append(contentsOf: group.recordIndices)
                 }
+                defer { groupSettled() }
                 if case .respond(let result) = tracker.onGroupResult(from: group.node, flags == nil ? .failed : .committed) {
                     finish(result)
+                }
+            }
+        }
+    }
+
+    /// Keeps hints for the replicas that missed records of this write, in this node's shard.
+    private func keepHints(_ missed: [MemberName: [Int]], of records: [PreparedRecord]) {
+        for (node, indices) in missed where node != selfName {
+            metrics.hintsKept.increment(by: indices.count)
+            shard.addHints(indices.map { records[$0] }, for: node.rawValue, now: Timestamp.now()) { [logger] result in
+                if case .failure(let error) = result {
+                    logger.error("keeping hints failed", metadata: ["cluster/node": "\(node)", "storage/error": "\(error)"])
                 }
             }
         }

@@ -33,23 +33,50 @@ public final class ClusterCoordinator: RecordStore {
     let loop: EventLoop
     let shard: Shard
     let client: HTTPClient
-    let selfName: MemberName
+    public let selfName: MemberName
     let quorum: WriteQuorum
     let replicasPerDatacenter: Int
     let logger: Logger
     let ownershipRule: OwnershipRule
     let metrics = CoordinatorMetrics()
-    private(set) var view: MembershipView
+    public private(set) var view: MembershipView
     private(set) var map: PartitionMap
     private(set) var httpAddresses: [MemberName: SocketAddress] = [:]
     /// Members ever seen, kept after gossip forgets them (it reaps the dead after ~30 s), so
     /// that a failed node keeps its partitions until the failure timeout.
     private var known: [String: ClusterMemberInfo] = [:]
     private var cachedPlan: (key: PlanKey, plan: QueryPlan)?
+    /// Per partition: whether this node owns it under `map`.
+    private var ownedFlags: [Bool]
+
+    /// Partitions this node owns but must not be read for yet: gained through a map change, or
+    /// held since before this process started, and not yet reconciled with every live peer.
+    /// Repair removes them as it confirms them.
+    public internal(set) var catchingUp: Set<Int> {
+        didSet {
+            if catchingUp.isEmpty { catchUpTotal = 0 } else if catchingUp.count > oldValue.count { catchUpTotal += catchingUp.count - oldValue.count }
+        }
+    }
+    /// Partitions gained since `catchingUp` was last empty: the denominator of catch-up progress.
+    public private(set) var catchUpTotal = 0
+    /// False until gossip has found the cluster (or there is none to find): before that the view
+    /// may lack the peers holding newer data, so nothing may be declared caught up.
+    public var membershipSettled = false
+    /// Set by a graceful leave: this node releases every partition and hands them off.
+    public private(set) var isLeaving = false
+    /// Called after the partition map changed, or a member became reachable again, so repair
+    /// starts comparing and moving data.
+    public var onPlacementChange: (() -> Void)?
+    /// Replicas that recently declined a read (catching up, or not owners in their own view):
+    /// skipped when planning for a while, instead of being asked and declining on every query.
+    private var declinedElsewhere: Set<PartitionReplica> = []
+    private var declinedSinceMilliseconds: UInt64 = 0
+    static let declinedMemoryMilliseconds: UInt64 = 5_000
 
     private struct PlanKey: Equatable {
         let mapDigest: UInt64
         let routable: Set<MemberName>
+        let declined: Set<PartitionReplica>
     }
 
     public var partitionCount: Int { shard.settings.partitionCount }
@@ -68,6 +95,10 @@ public final class ClusterCoordinator: RecordStore {
         view = MembershipView(partitionCount: shard.settings.partitionCount,
                               members: [Member(name: MemberName(selfName), datacenter: DatacenterName(datacenter), address: http)])
         map = PartitionMap(view: view, replicasPerDatacenter: replicasPerDatacenter)
+        ownedFlags = Array(repeating: true, count: shard.settings.partitionCount)
+        // Whatever the shard holds may have missed writes while this process was not running.
+        catchingUp = Set(0..<shard.settings.partitionCount)
+        catchUpTotal = shard.settings.partitionCount
     }
 
     /// Takes the latest gossip view. The partition map is recomputed only when ownership
@@ -77,12 +108,8 @@ public final class ClusterCoordinator: RecordStore {
         var next = MembershipView(partitionCount: partitionCount)
         httpAddresses = [:]
         for member in known.values {
-            // A graceful leave would release the node's partitions at once, and nothing moves
-            // data yet (handoff is the repair work): a restart would then read its partitions
-            // from a runner-up that never held them. Until handoff exists, a member that left
-            // keeps its partitions like a failed one, and reads go to its other replicas.
-            let ownershipStatus: MemberStatus = member.status == .left ? .dead : member.status
-            let ownership = ownershipRule.ownership(status: ownershipStatus, statusSince: member.since, now: now)
+            var ownership = ownershipRule.ownership(status: member.status, statusSince: member.since, now: now)
+            if member.name == selfName.rawValue && isLeaving { ownership = .released }
             guard ownership == .owning || member.status.isRoutable else { continue }
             next.update(Member(name: MemberName(member.name), datacenter: DatacenterName(member.datacenter),
                                address: member.http, status: member.status, ownership: ownership))
@@ -91,13 +118,74 @@ public final class ClusterCoordinator: RecordStore {
         // The view's digest covers exactly what placement depends on, so the (costlier) map is
         // rebuilt only when ownership really changed.
         let ownershipChanged = next.digest != view.digest
+        let returned = !next.routableMembers.isSubset(of: view.routableMembers)
         view = next
         if ownershipChanged {
             map = PartitionMap(view: next, replicasPerDatacenter: replicasPerDatacenter)
+            var owned = Array(repeating: false, count: partitionCount)
+            for partition in map.partitions(ownedBy: selfName) { owned[partition] = true }
+            var gained = 0
+            for partition in 0..<partitionCount where owned[partition] != ownedFlags[partition] {
+                if owned[partition] {
+                    catchingUp.insert(partition)
+                    gained += 1
+                } else {
+                    catchingUp.remove(partition)
+                }
+            }
+            ownedFlags = owned
             logger.info("partition map changed", metadata: [
                 "cluster/owners": "\(next.owners.count)", "cluster/view": "\(next.digestHex)",
+                "cluster/gained": "\(gained)", "cluster/owned": "\(owned.lazy.filter { $0 }.count)",
             ])
+            onPlacementChange?()
+        } else if returned {
+            // A replica is back (restarted, or a network partition healed): compare now rather
+            // than at the next interval, so whatever either side missed moves soon.
+            onPlacementChange?()
         }
+    }
+
+    /// A member an operator removed (`espymetrics remove`), even if gossip has forgotten it:
+    /// its partitions move to the others now rather than after the failure timeout.
+    public func markRemoved(_ name: String, now: Timestamp) {
+        guard var member = known[name], member.status != .alive else { return }
+        member = ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http, status: .left, since: now)
+        known[name] = member
+        updateMembership([], now: now)
+    }
+
+    /// The last status seen for a member, kept after gossip forgot it.
+    public func knownStatus(of name: String) -> MemberStatus? { known[name]?.status }
+
+    /// Starts a graceful leave: this node's partitions move to the others; repair hands off the data.
+    public func beginLeaving(now: Timestamp) {
+        isLeaving = true
+        updateMembership([], now: now)
+    }
+
+    /// Splits `partitions` into those this node may be read for and those it must decline.
+    public func readable(_ partitions: [Int]) -> (readable: [Int], unavailable: [Int]) {
+        var readable: [Int] = []
+        var unavailable: [Int] = []
+        readable.reserveCapacity(partitions.count)
+        for partition in partitions {
+            if ownedFlags[partition] && !catchingUp.contains(partition) { readable.append(partition) } else { unavailable.append(partition) }
+        }
+        return (readable, unavailable)
+    }
+
+    public func owns(_ partition: Int) -> Bool { ownedFlags[partition] }
+
+    /// Repair reconciled these partitions with every live peer: they may be read here now.
+    func markCaughtUp(_ partitions: Set<Int>) {
+        catchingUp.subtract(partitions)
+    }
+
+    /// `node` declined these partitions: plan around it for a while.
+    func remember(declined partitions: [Int], by node: MemberName) {
+        if declinedElsewhere.isEmpty { declinedSinceMilliseconds = loop.nowMilliseconds }
+        for partition in partitions { declinedElsewhere.insert(PartitionReplica(partition: partition, member: node)) }
     }
 
     /// What `/v1/cluster/partitions` shows: partitions per owner, partitions short of live
@@ -105,6 +193,14 @@ public final class ClusterCoordinator: RecordStore {
     public var partitionSummary: (owned: [(node: String, partitions: Int)], underReplicated: Int, viewDigest: String) {
         let owned = map.ownedPartitionCounts.map { (node: $0.key.description, partitions: $0.value) }.sorted { $0.node < $1.node }
         return (owned, map.partitionsLackingReplicas(routable: routable).count, view.digestHex)
+    }
+
+    /// Partitions every replica of which is alive, readable and not catching up, as far as
+    /// this node knows (peers' catching up it learns from their declines).
+    public var fullyReplicatedCount: Int {
+        let lacking = Set(map.partitionsLackingReplicas(routable: routable))
+        let catchingSomewhere = Set(catchingUp).union(declinedElsewhere.map(\.partition))
+        return (0..<partitionCount).count { !lacking.contains($0) && !catchingSomewhere.contains($0) }
     }
 
     /// Members reads go to: alive ones only, so a query never waits on a node that may be gone.
@@ -121,9 +217,14 @@ public final class ClusterCoordinator: RecordStore {
     /// answered from rollups, so the plan is built once per map and set of live members and
     /// copied for each query (a value type: copies share storage until they diverge).
     func queryPlan() -> QueryPlan {
-        let key = PlanKey(mapDigest: map.digest, routable: routable)
+        if !declinedElsewhere.isEmpty && loop.nowMilliseconds - declinedSinceMilliseconds > Self.declinedMemoryMilliseconds {
+            declinedElsewhere = []
+        }
+        let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
+        let key = PlanKey(mapDigest: map.digest, routable: routable, declined: catchingUp)
         if let cached = cachedPlan, cached.key == key { return cached.plan }
-        let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName, routable: routable)
+        let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName, routable: routable,
+                             catchingUp: catchingUp)
         cachedPlan = (key, plan)
         return plan
     }

@@ -51,7 +51,8 @@ final class ClusterExportStream: ResponseBodyStream {
         page(of: read) { [self] result in
             guard !isCancelled else { return }
             switch result {
-            case .some(let (bytes, next)):
+            case .some(let (bytes, next, unavailable)):
+                if !unavailable.isEmpty { moveDeclined(unavailable, of: read) }
                 if let next {
                     queue[0].cursor = next
                 } else {
@@ -82,10 +83,26 @@ final class ClusterExportStream: ResponseBodyStream {
         }
     }
 
-    private func page(of read: Read, completion: @escaping (([UInt8], ExportCursor?)?) -> Void) {
+    /// The node declined some of the read's partitions (not readable there): the read goes on
+    /// without them, and they move to another replica from the same cursor, since every page so
+    /// far covered them up to it.
+    private func moveDeclined(_ partitions: [Int], of read: Read) {
+        let declined = Set(partitions)
+        coordinator.remember(declined: partitions, by: read.node)
+        for index in queue.indices where queue[index].subRequestID == read.subRequestID {
+            queue[index] = Read(subRequestID: read.subRequestID, node: read.node,
+                                partitions: queue[index].partitions.filter { !declined.contains($0) }, cursor: queue[index].cursor)
+        }
+        for subRequest in plan.decline(partitions, in: read.subRequestID) {
+            queue.append(Read(subRequestID: subRequest.id, node: subRequest.node, partitions: subRequest.partitions, cursor: read.cursor))
+        }
+    }
+
+    private func page(of read: Read, completion: @escaping (([UInt8], ExportCursor?, unavailable: [Int])?) -> Void) {
         if read.node == coordinator.selfName {
-            coordinator.shard.exportPage(after: read.cursor, since: since, until: until, partitions: read.partitions) { result in
-                completion((try? result.get()).map { ($0.ndjson, $0.next) })
+            let (partitions, unavailable) = coordinator.readable(read.partitions)
+            coordinator.shard.exportPage(after: read.cursor, since: since, until: until, partitions: partitions) { result in
+                completion((try? result.get()).map { ($0.ndjson, $0.next, unavailable) })
             }
             return
         }
@@ -95,7 +112,8 @@ final class ClusterExportStream: ResponseBodyStream {
         if let cursor = read.cursor { target += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
         coordinator.client.request(.get, target, to: address) { result in
             guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
-            completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor)))
+            completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor),
+                        ClusterCoordinator.declined(in: response)))
         }
     }
 

@@ -13,4 +13,8 @@ struct CoordinatorMetrics {
     let replicaWriteFailures = Counter(label: "espymetrics_cluster_replica_write_failures_total")
     /// Records that missed their write quorum (the client was told to retry them).
     let quorumFailures = Counter(label: "espymetrics_cluster_quorum_failures_total")
+    /// Records kept as hints for replicas that missed them.
+    let hintsKept = Counter(label: "espymetrics_cluster_hints_kept_total")
+    /// Hinted records delivered to their replica.
+    let hintsDelivered = Counter(label: "espymetrics_cluster_hints_delivered_total")
 }

@@ -14,6 +14,9 @@ public enum GossipDirective: Equatable, Sendable {
     case schedule(GossipTimer, afterMilliseconds: UInt64)
     /// A membership change, for logs, Serf-style member lists and the cluster layer.
     case event(MemberEvent)
+    /// An operator removed this member (a leave intent for a member not alive): whatever the
+    /// cluster layer remembers of it, even after gossip reaped it, is to be released.
+    case removed(node: String)
 }
 
 /// Why an outgoing stream produced no reply. Only the fact of failure changes the core's

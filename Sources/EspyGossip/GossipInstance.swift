@@ -93,6 +93,8 @@ public struct GossipInstance: Sendable {
     var joinProgress = JoinProgress()
     /// Members declared failed, in the order they failed, for Serf-style reconnects.
     var failedMembers: [Member] = []
+    /// The Lamport time of the newest leave intent applied per member (operator removals).
+    var leaveIntents: [String: UInt64] = [:]
     var counters = GossipMetrics()
     private var lastSequenceNumber: UInt32 = 0
     private var lastStreamID: UInt64 = 0
@@ -195,10 +197,10 @@ public struct GossipInstance: Sendable {
                 handleAlive(alive, now: now, rng: &rng, into: &out)
             case let .suspect(suspect): handleSuspect(suspect, now: now, into: &out)
             case let .dead(dead): handleDead(dead, now: now, into: &out)
-            case .user:
-                // Serf messages; memberlist hands them to its delegate and never relays them.
-                // A pure memberlist member may ignore them (spec §13).
-                break
+            case let .user(payload):
+                // Serf messages; memberlist hands them to its delegate and never relays them
+                // (spec §13). Of Serf's, only leave intents concern membership.
+                handleUser(payload, now: now, into: &out)
             }
         }
         return out

@@ -24,6 +24,11 @@ public final class Node {
     private var coordinator: ClusterCoordinator?
     private var internalAPI: InternalAPI?
     private var httpClient: HTTPClient?
+    private var repairer: ReplicaRepairer?
+    private var hintedHandoff: HintedHandoff?
+    /// Settles membership when no seed answers: this node is then the cluster, for now.
+    private var settleTimer: Timer?
+    private var leaveTimers: [Timer] = []
     /// Re-reads membership now and then: failed members release their partitions by time.
     private var membershipTimer: Timer?
     private var signalWatchers: [SignalWatcher] = []
@@ -48,6 +53,8 @@ public final class Node {
         nodeRoutes.add(.get, "/metrics") { [unowned self] in self.serveMetrics($0, $1) }
         nodeRoutes.add(.get, "/v1/cluster/members") { [unowned self] in self.serveMembers($0, $1) }
         nodeRoutes.add(.get, "/v1/cluster/partitions") { [unowned self] in self.servePartitions($0, $1) }
+        nodeRoutes.add(.post, "/v1/cluster/remove") { [unowned self] in self.serveRemove($0, $1) }
+        nodeRoutes.add(.post, "/v1/cluster/leave") { [unowned self] in self.serveLeave($0, $1) }
         do {
             let client = HTTPClient(loop: loop)
             httpClient = client
@@ -62,11 +69,31 @@ public final class Node {
             let coordinator = ClusterCoordinator(
                 loop: loop, shard: shard, client: client, selfName: config.name, datacenter: config.datacenter,
                 http: advertisedHTTPAddress, quorum: try WriteQuorum(configText: config.writeQuorum),
-                replicasPerDatacenter: config.replicasPerDatacenter, logger: logger)
+                replicasPerDatacenter: config.replicasPerDatacenter,
+                ownershipRule: OwnershipRule(failureTimeout: .milliseconds(config.failureTimeoutMilliseconds)), logger: logger)
             self.coordinator = coordinator
+            internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
+            var repairSettings = RepairSettings()
+            repairSettings.intervalMilliseconds = UInt64(config.repairIntervalMilliseconds)
+            repairSettings.maxRecordsPerSecond = config.repairMaxRecordsPerSecond
+            repairSettings.hintWindowMilliseconds = UInt64(config.hintWindowMilliseconds)
+            let repairer = ReplicaRepairer(coordinator: coordinator, settings: repairSettings, logger: logger)
+            self.repairer = repairer
+            coordinator.onPlacementChange = { [unowned repairer] in repairer.requestRound() }
+            try repairer.start()
+            let hintedHandoff = HintedHandoff(coordinator: coordinator, settings: repairSettings, logger: logger)
+            self.hintedHandoff = hintedHandoff
+            try hintedHandoff.start()
             api = V1API(loop: loop, store: coordinator, shard: shard,
                         identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
             gossip = try startGossip()
+            if config.joinSeeds.isEmpty {
+                coordinator.membershipSettled = true
+            } else {
+                let settle = try Timer(loop: loop)
+                settle.start(after: 15_000) { [unowned self] in settleMembership(reason: "no seed answered; serving as the cluster's first node") }
+                settleTimer = settle
+            }
             let timer = try Timer(loop: loop)
             timer.unreference()
             timer.start(after: 10_000, repeat: 10_000) { [unowned self] in self.membershipChanged() }
@@ -138,6 +165,7 @@ public final class Node {
                                   profile: profile)
         }
         shell.onMembershipChange = { [unowned self] in self.membershipChanged() }
+        shell.onRemoved = { [unowned self] node in self.coordinator?.markRemoved(node, now: Timestamp.now()) }
         shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) })
         return shell
     }
@@ -184,24 +212,98 @@ public final class Node {
                               status: MemberStatus(rawValue: member.status.rawValue) ?? .dead, since: member.since)
         }
         coordinator.updateMembership(members, now: Timestamp.now())
+        if !coordinator.membershipSettled, agreeing.count > 1 { settleMembership(reason: "joined the cluster") }
+    }
+
+    /// From now on repair may declare partitions caught up: the view includes the peers that
+    /// hold what this node may have missed.
+    private func settleMembership(reason: String) {
+        settleTimer?.close()
+        settleTimer = nil
+        guard let coordinator, !coordinator.membershipSettled else { return }
+        coordinator.membershipSettled = true
+        repairer?.requestRound()
+        logger.info("membership settled; reconciling partitions before serving reads for them", metadata: [
+            "cluster/reason": "\(reason)", "cluster/catching_up": "\(coordinator.catchingUp.count)",
+        ])
     }
 
     /// Set when the node stops for a reason the operator must fix (exit code 2).
     private var exitStatus: Int32 = 0
 
     private func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard let coordinator else { return reply(.error(.serviceUnavailable, "starting")) }
+        guard let coordinator, let repairer, let shard else { return reply(.error(.serviceUnavailable, "starting")) }
         let summary = coordinator.partitionSummary
         var owners = JSONObject()
         for (node, partitions) in summary.owned { owners.add(node, partitions) }
+        var catchingUp = JSONObject()
+        catchingUp.add("partitions", coordinator.catchingUp.count)
+        catchingUp.add("done", coordinator.catchUpTotal - coordinator.catchingUp.count)
+        catchingUp.add("of", coordinator.catchUpTotal)
+        var handingOff = JSONObject()
+        let pending = repairer.handoffPending
+        handingOff.add("partitions", pending)
+        handingOff.add("done", max(0, repairer.handoffTotal - pending))
+        handingOff.add("of", max(repairer.handoffTotal, pending))
+        var handoff = JSONObject()
+        handoff.add("catching_up", object: catchingUp)
+        handoff.add("handing_off", object: handingOff)
+        handoff.add("records_pulled", repairer.recordsPulled)
+        handoff.add("records_pushed", repairer.recordsPushed)
+        handoff.add("leaving", coordinator.isLeaving)
+        var hints = JSONObject()
+        for (peer, count) in shard.hintCounts.sorted(by: { $0.key < $1.key }) { hints.add(peer, count) }
         var answer = JSONObject()
         answer.add("node", config.name)
         answer.add("partitions", config.partitions)
         answer.add("replicas_per_dc", config.replicasPerDatacenter)
         answer.add("owned", object: owners)
+        answer.add("fully_replicated", coordinator.fullyReplicatedCount)
         answer.add("under_replicated", summary.underReplicated)
         answer.add("view_digest", summary.viewDigest)
+        answer.add("handoff", object: handoff)
+        answer.add("pending_hints", object: hints)
         reply(.json(.ok, answer.body))
+    }
+
+    /// `POST /v1/cluster/remove?node=NAME`: an operator removes a failed member for good; its
+    /// partitions move to the others, rebuilt from the remaining replicas.
+    private func serveRemove(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        guard let node = request.queryParameter("node"), !node.isEmpty else {
+            return reply(.error(.badRequest, "parameter 'node' is required: the name of the member to remove"))
+        }
+        guard let gossip, let coordinator, !shutdownStarted else { return reply(.error(.serviceUnavailable, "this node is stopping")) }
+        guard node != config.name else {
+            return reply(.error(.conflict, "a node cannot remove itself; use 'espymetrics leave' to take it out gracefully"))
+        }
+        let status = gossip.members.first(where: { $0.name == node })?.status.rawValue ?? coordinator.knownStatus(of: node)?.rawValue
+        guard let status else {
+            return reply(.error(.notFound, "no member named '\(node)' is known to this node"))
+        }
+        guard status != "alive" else {
+            return reply(.error(.conflict, "'\(node)' is alive; stop it first, or run 'espymetrics leave' on it to hand its data off"))
+        }
+        guard gossip.forceLeave(node) else { return reply(.error(.serviceUnavailable, "gossip is not running")) }
+        coordinator.markRemoved(node, now: Timestamp.now())
+        logger.warning("member removed by operator; its partitions move to the remaining members", metadata: ["gossip/member": "\(node)"])
+        var answer = JSONObject()
+        answer.add("removed", node)
+        answer.add("view_digest", coordinator.partitionSummary.viewDigest)
+        reply(.json(.ok, answer.body))
+    }
+
+    /// `POST /v1/cluster/leave`: this node hands its partitions off and stops (like SIGTERM).
+    private func serveLeave(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        guard !shutdownStarted else { return reply(.error(.conflict, "this node is already stopping")) }
+        var answer = JSONObject()
+        answer.add("leaving", config.name)
+        answer.add("partitions_held", shard?.digests.count ?? 0)
+        reply(.json(.accepted, answer.body))
+        // After the reply is on its way: the leave stops gossip and, in the end, HTTP.
+        if let later = try? Timer(loop: loop) {
+            leaveTimers.append(later)
+            later.start(after: 0) { [unowned self] in leave(reason: "requested over HTTP") }
+        }
     }
 
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
@@ -230,9 +332,57 @@ public final class Node {
             logger.warning("second signal: exiting without waiting for in-flight requests")
             exit(1)
         }
+        if signal == SIGTERM {
+            leave(reason: "SIGTERM")
+            return
+        }
         shutdownStarted = true
-        logger.info("shutting down: no new connections, finishing in-flight requests", metadata: ["signal": "\(signal)"])
+        logger.info("stopping without handoff: partitions stay with this node until it returns", metadata: ["signal": "\(signal)"])
         shutdown()
+    }
+
+    /// A graceful leave: gossip tells the cluster this node is going, so its partitions move to
+    /// their runners-up; repair pushes to them whatever they lack and drops each partition once
+    /// confirmed; then the node stops. Bounded by `repair.leave_timeout_ms`.
+    private func leave(reason: String) {
+        guard !shutdownStarted, let coordinator, let repairer else { return }
+        shutdownStarted = true
+        let successors = coordinator.view.owners.filter { $0.name != coordinator.selfName }
+        guard !successors.isEmpty, let shard, !shard.digests.isEmpty else {
+            logger.info("leaving: nothing to hand off", metadata: ["cluster/reason": "\(reason)"])
+            return shutdown()
+        }
+        let partitions = shard.digests.count
+        logger.info("leaving: handing partitions off before stopping", metadata: [
+            "cluster/reason": "\(reason)", "cluster/partitions": "\(partitions)", "storage/records": "\(shard.recordCount)",
+        ])
+        membershipTimer?.close()
+        membershipTimer = nil
+        gossip?.leave { [self] in gossip = nil }
+        coordinator.beginLeaving(now: Timestamp.now())
+        let startedAt = loop.nowMilliseconds
+        let deadline = UInt64(config.leaveTimeoutMilliseconds)
+        var finished = false
+        func finish(_ message: String) {
+            guard !finished else { return }
+            finished = true
+            for timer in leaveTimers { timer.close() }
+            leaveTimers = []
+            logger.info("\(message)", metadata: ["cluster/partitions_left": "\(self.shard?.digests.count ?? 0)",
+                                                  "cluster/ms": "\(loop.nowMilliseconds - startedAt)"])
+            shutdown()
+        }
+        if let progress = try? Timer(loop: loop) {
+            progress.start(after: 5_000, repeat: 5_000) { [unowned self] in
+                let left = self.shard?.digests.count ?? 0
+                logger.info("leaving: handoff progress", metadata: [
+                    "cluster/partitions_done": "\(partitions - left)", "cluster/partitions_left": "\(left)",
+                ])
+                if loop.nowMilliseconds - startedAt >= deadline { finish("leaving: handoff timed out; stopping anyway") }
+            }
+            leaveTimers.append(progress)
+        }
+        repairer.handOffEverything { finish("leaving: every partition handed off") }
     }
 
     /// Leave the cluster gracefully while HTTP stops accepting and in-flight requests finish;
@@ -240,6 +390,10 @@ public final class Node {
     public func shutdown() {
         membershipTimer?.close()
         membershipTimer = nil
+        settleTimer?.close()
+        settleTimer = nil
+        repairer?.stop()
+        hintedHandoff?.stop()
         gossip?.leave { [self] in gossip = nil }
         server?.shutdown { [self] in
             server = nil

@@ -43,10 +43,17 @@ extension NodeConfig {
             try reader.string("profile") { gossipProfile = $0 }
             try reader.strings("encrypt_keys") { encryptKeys = $0 }
         }
-        try reader.section("cluster", ["partitions", "replicas_per_dc", "write_quorum"]) { (reader) throws(ConfigError) in
+        try reader.section("cluster", ["partitions", "replicas_per_dc", "write_quorum", "failure_timeout_ms"]) { (reader) throws(ConfigError) in
             try reader.int("partitions") { partitions = $0 }
             try reader.int("replicas_per_dc") { replicasPerDatacenter = $0 }
             try reader.string("write_quorum") { writeQuorum = $0 }
+            try reader.int("failure_timeout_ms") { failureTimeoutMilliseconds = $0 }
+        }
+        try reader.section("repair", ["interval_ms", "max_records_per_second", "hint_window_ms", "leave_timeout_ms"]) { (reader) throws(ConfigError) in
+            try reader.int("interval_ms") { repairIntervalMilliseconds = $0 }
+            try reader.int("max_records_per_second") { repairMaxRecordsPerSecond = $0 }
+            try reader.int("hint_window_ms") { hintWindowMilliseconds = $0 }
+            try reader.int("leave_timeout_ms") { leaveTimeoutMilliseconds = $0 }
         }
         try reader.section("storage", ["dimensions", "readers", "durability"]) { (reader) throws(ConfigError) in
             try reader.strings("dimensions") { dimensions = $0 }

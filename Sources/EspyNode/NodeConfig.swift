@@ -44,6 +44,15 @@ public struct NodeConfig {
     public var replicasPerDatacenter: Int = 1
     /// Replicas that must commit a record before it is acknowledged: majority, one or all.
     public var writeQuorum: String = "majority"
+    /// How long a failed member keeps its partitions before they move to the others (24 h).
+    public var failureTimeoutMilliseconds: Int = 24 * 60 * 60 * 1_000
+
+    // [repair]
+    public var repairIntervalMilliseconds: Int = 60_000
+    public var repairMaxRecordsPerSecond: Int = 20_000
+    public var hintWindowMilliseconds: Int = 3 * 60 * 60 * 1_000
+    /// A graceful leave waits at most this long for its partitions to be handed off.
+    public var leaveTimeoutMilliseconds: Int = 10 * 60 * 1_000
 
     // [storage]
     public var dimensions: [String] = ShardSettings.defaultDimensions.map(\.description)
@@ -101,6 +110,11 @@ public struct NodeConfig {
         guard ["majority", "one", "all"].contains(writeQuorum) else {
             throw ConfigError(key: "cluster.write_quorum", "'\(writeQuorum)' is not majority, one or all")
         }
+        try checkPositive(failureTimeoutMilliseconds, key: "cluster.failure_timeout_ms")
+        try checkPositive(repairIntervalMilliseconds, key: "repair.interval_ms")
+        try checkPositive(repairMaxRecordsPerSecond, key: "repair.max_records_per_second")
+        try checkPositive(hintWindowMilliseconds, key: "repair.hint_window_ms")
+        try checkPositive(leaveTimeoutMilliseconds, key: "repair.leave_timeout_ms")
         guard (1...64).contains(readers) else { throw ConfigError(key: "storage.readers", "must be between 1 and 64, got \(readers)") }
         _ = try parsedDimensions()
     }

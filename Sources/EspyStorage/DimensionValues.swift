@@ -16,6 +16,10 @@ enum DimensionValues {
         return bytes
     }
 
+    static func unpack(_ packed: UnsafeBufferPointer<UInt8>) -> [UInt32] {
+        (0..<(packed.count / 4)).map { valueID(in: packed, slot: $0) }
+    }
+
     static func valueID(in packed: UnsafeBufferPointer<UInt8>, slot: Int) -> UInt32 {
         let offset = slot * 4
         guard offset + 4 <= packed.count else { return missing }
@@ -35,10 +39,11 @@ struct RollupDelta {
     var counts: [Key: Int] = [:]
     var totals: [Int64: Int] = [:]
 
-    mutating func add(day: Int64, valueIDs: [UInt32]) {
-        totals[day, default: 0] += 1
+    /// `by: -1` takes a deleted record out.
+    mutating func add(day: Int64, valueIDs: [UInt32], by n: Int = 1) {
+        totals[day, default: 0] += n
         for (slot, valueID) in valueIDs.enumerated() {
-            counts[Key(slot: slot, day: day, valueID: valueID), default: 0] += 1
+            counts[Key(slot: slot, day: day, valueID: valueID), default: 0] += n
         }
     }
 

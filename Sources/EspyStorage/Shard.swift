@@ -17,15 +17,22 @@ public final class Shard {
     private var allReaders: [ShardReader]
     private var readerWaiters: [(ShardReader) -> Void] = []
     private var queuedWrites: [(records: [PreparedRecord], completion: (Result<WriteOutcome, StorageError>) -> Void)] = []
+    /// Other work for the writer connection (partition drops, hints), run between group commits.
+    private var queuedWriterJobs: [(ShardWriter) -> Void] = []
     private var writeInFlight = false
     private var onIdle: (() -> Void)?
     public private(set) var isClosed = false
 
     /// Records stored, kept on the loop so health checks need no SQLite call.
-    public private(set) var recordCount: Int
+    public internal(set) var recordCount: Int
     /// Partitions with at least one record here. A sub-request covering all of them can be
     /// answered from the shard-wide rollups instead of reading records.
-    public private(set) var partitionsHeld: Set<Int>
+    public internal(set) var partitionsHeld: Set<Int>
+    /// Each partition's digest as committed, kept on the loop for repair to compare without
+    /// touching SQLite. Partitions without records are absent.
+    public internal(set) var digests: [Int: PartitionDigest]
+    /// Hints waiting per target node, kept on the loop for the partitions report.
+    public internal(set) var hintCounts: [String: Int] = [:]
 
     /// Opens (creating or migrating) the shard. Blocking: call before the loop starts serving.
     public init(loop: EventLoop, settings: ShardSettings, logger: Logger = Logger(label: "espymetrics.storage")) throws(StorageError) {
@@ -43,7 +50,10 @@ public final class Shard {
             try connection.execute("PRAGMA wal_autocheckpoint = 4096")
             try ShardSchema.migrate(connection)
             try Shard.checkPartitionCount(connection, settings.partitionCount)
-            writer = try ShardWriter(connection: connection, dimensions: settings.dimensions)
+            let writer = try ShardWriter(connection: connection, dimensions: settings.dimensions)
+            digests = writer.digests
+            hintCounts = try writer.hintCounts()
+            self.writer = writer
             connection.resetStatements()
         } catch {
             connection.close()
@@ -99,7 +109,13 @@ public final class Shard {
     }
 
     private func startNextWrite() {
-        guard !writeInFlight, !queuedWrites.isEmpty, let writer else { return }
+        guard !writeInFlight, let writer else { return }
+        if queuedWrites.isEmpty, !queuedWriterJobs.isEmpty {
+            writeInFlight = true
+            queuedWriterJobs.removeFirst()(writer)
+            return
+        }
+        guard !queuedWrites.isEmpty else { return }
         let batch = queuedWrites
         queuedWrites = []
         writeInFlight = true
@@ -110,7 +126,8 @@ public final class Shard {
         }) { [self] result in
             writeInFlight = false
             switch result {
-            case .success(let outcomes):
+            case .success(let (outcomes, touched)):
+                digests.merge(touched) { $1 }
                 for (entry, outcome) in zip(batch, outcomes) {
                     recordCount += outcome.inserted
                     entry.completion(.success(outcome))
@@ -122,6 +139,27 @@ public final class Shard {
             startNextWrite()
             checkIdle()
         }
+    }
+
+    /// Runs `work` on the writer connection, off the loop, after the writes queued before it.
+    func withWriter<T>(_ work: @escaping (ShardWriter) throws(StorageError) -> T,
+                       completion: @escaping (Result<T, StorageError>) -> Void) {
+        guard !isClosed else {
+            completion(.failure(StorageError(code: 0, message: "shard is closed")))
+            return
+        }
+        queuedWriterJobs.append { [self] writer in
+            loop.runBlocking({
+                defer { writer.connection.resetStatements() }
+                return Result { () throws(StorageError) in try work(writer) }
+            }) { [self] result in
+                writeInFlight = false
+                completion(result)
+                startNextWrite()
+                checkIdle()
+            }
+        }
+        startNextWrite()
     }
 
     // MARK: Reads
@@ -163,7 +201,7 @@ public final class Shard {
         }, completion: completion)
     }
 
-    private func withReader<T>(_ work: @escaping (ShardReader) throws(StorageError) -> T,
+    func withReader<T>(_ work: @escaping (ShardReader) throws(StorageError) -> T,
                                completion: @escaping (Result<T, StorageError>) -> Void) {
         guard !isClosed else {
             completion(.failure(StorageError(code: 0, message: "shard is closed")))
@@ -192,7 +230,7 @@ public final class Shard {
 
     // MARK: Closing
 
-    private var isIdle: Bool { !writeInFlight && queuedWrites.isEmpty && idleReaders.count == allReaders.count }
+    private var isIdle: Bool { !writeInFlight && queuedWrites.isEmpty && queuedWriterJobs.isEmpty && idleReaders.count == allReaders.count }
 
     private func checkIdle() {
         guard isIdle, let onIdle else { return }

@@ -1,3 +1,5 @@
+import EspyCore
+
 /// The shard's tables, as an append-only list of migrations; `PRAGMA user_version` records how
 /// many have run. Never edit a released migration: add the next one.
 enum ShardSchema {
@@ -34,6 +36,19 @@ enum ShardSchema {
         """
         CREATE INDEX records_by_partition ON records (partition, server_time);
         """,
+        // 3: replica repair. Per-partition digests kept up to date by every write (filled from
+        // the records already here by `fillPartitionDigests`), and hinted handoff: records a
+        // replica missed, kept here until it is back.
+        """
+        CREATE TABLE partition_digests (partition INTEGER PRIMARY KEY, n INTEGER NOT NULL, hash INTEGER NOT NULL);
+        CREATE TABLE hints (
+            seq INTEGER PRIMARY KEY,
+            target TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            record TEXT NOT NULL
+        );
+        CREATE INDEX hints_by_target ON hints (target, seq);
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }
@@ -47,8 +62,19 @@ enum ShardSchema {
         for index in version..<currentVersion {
             try connection.transaction { () throws(StorageError) in
                 try connection.execute(migrations[index])
+                if index == 2 { try fillPartitionDigests(connection) }
                 try connection.execute("PRAGMA user_version = \(index + 1)")
             }
         }
+    }
+
+    /// Digests for the records a version-2 shard already holds; XOR has no SQL operator.
+    private static func fillPartitionDigests(_ connection: SQLiteConnection) throws(StorageError) {
+        var digests: [Int: PartitionDigest] = [:]
+        let statement = try connection.uncachedStatement("SELECT partition, id FROM records")
+        while try statement.step() {
+            digests[Int(statement.int(0)), default: PartitionDigest()].add(RecordID(bytes: Array(statement.bytes(1))))
+        }
+        try PartitionDigestTable.store(digests, in: connection)
     }
 }

@@ -24,6 +24,8 @@ final class ShardWriter: @unchecked Sendable {
     let connection: SQLiteConnection
     private let extractor: JSONPathExtractor
     private var valueIDs: [[String: UInt32]]
+    /// This file's partition digests, as committed; the Shard serves a copy on the loop.
+    private(set) var digests: [Int: PartitionDigest] = [:]
 
     init(connection: SQLiteConnection, dimensions: [FieldPath]) throws(StorageError) {
         self.connection = connection
@@ -34,6 +36,7 @@ final class ShardWriter: @unchecked Sendable {
             try rebuildDimensions()
         }
         try loadValueIDs()
+        digests = try PartitionDigestTable.load(from: connection)
     }
 
     private func storedDimensions() throws(StorageError) -> [String] {
@@ -53,10 +56,12 @@ final class ShardWriter: @unchecked Sendable {
     }
 
     /// Stores several write requests in one transaction (group commit); every request gets its
-    /// own outcome, and either all of them are committed or none.
-    func insert(_ requests: [[PreparedRecord]]) throws(StorageError) -> [WriteOutcome] {
+    /// own outcome, and either all of them are committed or none. Also returns the new digests
+    /// of the partitions that gained records.
+    func insert(_ requests: [[PreparedRecord]]) throws(StorageError) -> (outcomes: [WriteOutcome], digests: [Int: PartitionDigest]) {
+        var touched: [Int: PartitionDigest] = [:]
         do {
-            return try connection.transaction { () throws(StorageError) -> [WriteOutcome] in
+            let outcomes = try connection.transaction { () throws(StorageError) -> [WriteOutcome] in
                 var delta = RollupDelta()
                 let insertRecord = try connection.statement("""
                     INSERT OR IGNORE INTO records (id, partition, server_time, dims, body) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -74,6 +79,7 @@ final class ShardWriter: @unchecked Sendable {
                         if isNew {
                             outcome.inserted += 1
                             delta.add(day: record.serverTime.day, valueIDs: ids)
+                            touched[record.partition, default: digests[record.partition] ?? PartitionDigest()].add(record.id)
                         } else {
                             outcome.duplicates += 1
                         }
@@ -81,13 +87,38 @@ final class ShardWriter: @unchecked Sendable {
                     outcomes.append(outcome)
                 }
                 try delta.write(to: connection)
+                try PartitionDigestTable.store(touched, in: connection)
                 return outcomes
             }
+            digests.merge(touched) { $1 }
+            return (outcomes, touched)
         } catch {
             // Value ids handed out inside the rolled-back transaction no longer exist.
             try? loadValueIDs()
             throw error
         }
+    }
+
+    /// Deletes every record of `partition` and takes them out of the rollups: the partition
+    /// has moved to other replicas that confirmed holding it. Returns how many records went.
+    func dropPartition(_ partition: Int) throws(StorageError) -> Int {
+        let removed = try connection.transaction { () throws(StorageError) -> Int in
+            var delta = RollupDelta()
+            let rows = try connection.statement("SELECT server_time, dims FROM records WHERE partition = ?1")
+            rows.bind(1, partition)
+            var removed = 0
+            while try rows.step() {
+                delta.add(day: Timestamp(microseconds: rows.int(0)).day, valueIDs: DimensionValues.unpack(rows.bytes(1)), by: -1)
+                removed += 1
+            }
+            try connection.statement("DELETE FROM records WHERE partition = ?1").bind(1, partition).run()
+            try delta.write(to: connection)
+            try connection.execute("DELETE FROM daily_counts WHERE n = 0; DELETE FROM daily_totals WHERE n = 0;")
+            try PartitionDigestTable.store([partition: PartitionDigest()], in: connection)
+            return removed
+        }
+        digests[partition] = nil
+        return removed
     }
 
     private func dimensionValueIDs(of body: [UInt8]) throws(StorageError) -> [UInt32] {

@@ -16,5 +16,6 @@ struct EspyMetricsCommand: ParsableCommand {
               espymetrics query count --group-by python.version_info.0
               espymetrics <command> --help                        # details and more examples
             """,
-        subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, MembersCommand.self])
+        subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, MembersCommand.self,
+                      PartitionsCommand.self, LeaveCommand.self, RemoveCommand.self])
 }

@@ -141,3 +141,37 @@ final class QueryPlanTests: XCTestCase {
         XCTAssertEqual(first.initialSubRequests.first { $0.node == "node-007" }?.partitions, bigMap.partitions(ownedBy: "node-007"))
     }
 }
+
+extension QueryPlanTests {
+    func testDeclinedPartitions_moveToTheNextReplica_andTheRestOfTheAnswerCounts() {
+        var plan = plan()
+        let first = plan.initialSubRequests[0]
+        XCTAssertEqual(first.node, "a1")
+        let declined = Array(first.partitions.prefix(3))
+        let moved = plan.decline(declined, in: first.id)
+        XCTAssertEqual(assignment(moved).keys.sorted(), declined)
+        for partition in declined { XCTAssertEqual(assignment(moved)[partition], remoteChoice(for: partition)) }
+        XCTAssertEqual(plan.onAnswer(of: first.id), .merge)
+        XCTAssertEqual(Set(plan.missingPartitions).intersection(first.partitions), Set(declined),
+                       "a1's answer covers only what it did not decline")
+        for request in plan.pendingSubRequests { XCTAssertEqual(plan.onAnswer(of: request.id), .merge) }
+        XCTAssertTrue(plan.isFinished)
+        XCTAssertEqual(plan.missingPartitions, [])
+        XCTAssertFalse(plan.coverage.isPartial)
+    }
+
+    func testAPartitionDeclinedByEveryReplica_isMissing() {
+        var plan = plan()
+        let partition = plan.initialSubRequests[0].partitions[0]
+        var request = plan.initialSubRequests[0]
+        for _ in 0..<3 {
+            let next = plan.decline([partition], in: request.id)
+            _ = plan.onAnswer(of: request.id)
+            guard let moved = next.first else { break }
+            request = moved
+        }
+        for pending in plan.pendingSubRequests { _ = plan.onAnswer(of: pending.id) }
+        XCTAssertTrue(plan.isFinished)
+        XCTAssertEqual(plan.missingPartitions, [partition], "never silently counted as empty")
+    }
+}

@@ -216,6 +216,8 @@ public final class GossipSimulation {
                 queue.push(.timer(node: node, epoch: epochs[node], timer), at: now.milliseconds + delay)
             case let .event(event):
                 record(event, by: node)
+            case .removed:
+                break
             }
         }
     }

@@ -82,6 +82,28 @@ final class ShardHarness {
         return (lines, pages)
     }
 
+    /// Runs one of the shard's completion-style calls from the test thread.
+    func call<T>(_ body: @escaping (Shard, @escaping (Result<T, StorageError>) -> Void) -> Void,
+                 file: StaticString = #filePath, line: UInt = #line) throws -> T {
+        let shard = openShard
+        let result: Result<T, StorageError>? = loopThread.await { done in body(shard) { done($0) } }
+        return try XCTUnwrap(result, "shard call timed out", file: file, line: line).get()
+    }
+
+    var hintCounts: [String: Int] {
+        get throws {
+            let shard = openShard
+            return try loopThread.sync { shard.hintCounts }
+        }
+    }
+
+    var digests: [Int: PartitionDigest] {
+        get throws {
+            let shard = openShard
+            return try loopThread.sync { shard.digests }
+        }
+    }
+
     var recordCount: Int {
         get throws {
             let shard = openShard

@@ -109,6 +109,9 @@ final class ShardSchemaTests: XCTestCase {
         try harness.open()
 
         XCTAssertEqual(try harness.recordCount, 3)
+        var expected: [Int: PartitionDigest] = [:]
+        for record in records { expected[record.partition, default: PartitionDigest()].add(record.id) }
+        XCTAssertEqual(try harness.digests, expected, "migration 3 computes digests of the records already there")
         XCTAssertEqual(try harness.count(groupBy: "uname$system"),
                        CountResult(recordCount: 3, counts: ["Linux": 2, "Darwin": 1], missingCount: 0))
         XCTAssertEqual(try harness.count(groupBy: "python$version_info$0"),

@@ -28,12 +28,23 @@ public final class NodeProcess {
     /// Starts a node and waits until its HTTP port answers.
     /// Starts a node and waits until its HTTP port answers. Gossip binds an ephemeral port
     /// unless `gossip` names one (a restarted node keeping its address).
+    /// With `user`, the node runs as that system user (tests that cut the network between
+    /// nodes tell their traffic apart by owner); this needs root.
     public init(dataDirectory: String, name: String = "test-node", gossip: String = "127.0.0.1:0",
-                extraArguments: [String] = []) throws {
+                http: String = "127.0.0.1:0", extraArguments: [String] = [], user: String? = nil) throws {
         self.dataDirectory = dataDirectory
-        process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
-        process.arguments = ["serve", "--http", "127.0.0.1:0", "--gossip", gossip, "--data-dir", dataDirectory, "--name", name]
-            + extraArguments
+        let arguments = ["serve", "--http", http, "--gossip", gossip, "--data-dir", dataDirectory, "--name", name] + extraArguments
+        if let user {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            guard let account = getpwnam(user) else { throw NodeProcessError(message: "no user \(user)") }
+            chown(dataDirectory, account.pointee.pw_uid, account.pointee.pw_gid)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(account.pointee.pw_uid)", "--regid=\(account.pointee.pw_gid)", "--clear-groups",
+                                 try NodeProcess.executableReadableByEveryone()] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
+            process.arguments = arguments
+        }
         process.standardOutput = logPipe
         process.standardError = logPipe
         logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -56,6 +67,19 @@ public final class NodeProcess {
         }
         terminateHard()
         throw NodeProcessError(message: "node did not start; log:\n\(log)")
+    }
+
+    /// A copy of the executable any user may run: the build directory may sit under a home
+    /// directory other users cannot enter.
+    private static func executableReadableByEveryone() throws -> String {
+        let directory = NSTemporaryDirectory() + "/espymetrics-bin-\(getpid())"
+        let copy = directory + "/espymetrics"
+        if FileManager.default.isExecutableFile(atPath: copy) { return copy }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.copyItem(atPath: executablePath, toPath: copy)
+        chmod(copy, 0o755)
+        return copy
     }
 
     public var log: String {
@@ -104,6 +128,7 @@ public final class NodeProcess {
 
 public struct NodeProcessError: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

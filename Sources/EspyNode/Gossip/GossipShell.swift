@@ -19,6 +19,8 @@ final class GossipShell {
     private var onLeft: (() -> Void)?
     /// Called after any membership event, once the core's view reflects it.
     var onMembershipChange: (() -> Void)?
+    /// An operator removed a member (here or anywhere in the cluster).
+    var onRemoved: ((String) -> Void)?
     /// Timers the core scheduled that have not fired; closed with the shell so none keeps the
     /// loop alive after a leave.
     private var pendingTimers: [ObjectIdentifier: Timer] = [:]
@@ -77,6 +79,14 @@ final class GossipShell {
         if poll == nil { close() }
     }
 
+    /// Removes a failed member cluster-wide (Serf's force-leave); refused for a live one.
+    func forceLeave(_ node: String) -> Bool {
+        guard transport != nil, node != core.localMember.name, core.member(named: node)?.state != .alive else { return false }
+        let lTime = UInt64(max(1, Timestamp.now().microseconds / Timestamp.microsecondsPerSecond))
+        run(core.forceLeave(node: node, lTime: lTime, now: now))
+        return true
+    }
+
     func close() {
         transport?.close()
         transport = nil
@@ -131,6 +141,9 @@ final class GossipShell {
                 schedule(timer, afterMilliseconds: after)
             case let .event(event):
                 record(event)
+            case let .removed(node):
+                logger.info("member removed by an operator", metadata: ["gossip/member": "\(node)"])
+                onRemoved?(node)
             }
         }
         if directives.contains(where: { if case .event = $0 { true } else { false } }) { onMembershipChange?() }

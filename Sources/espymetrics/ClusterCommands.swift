@@ -1,0 +1,131 @@
+import ArgumentParser
+import EspyHTTP
+import Foundation
+
+/// Sends one request to a node and returns its JSON answer; any failure is one line and exit 1.
+private func askNode(_ http: String, _ method: HTTPMethod, _ target: String) throws -> (HTTPResponseParser.Response, [String: Any]) {
+    let response: HTTPResponseParser.Response
+    do {
+        response = try NodeConnection(http: http).send(method, target)
+    } catch {
+        printError("espymetrics: \(error)")
+        throw ExitCode(1)
+    }
+    guard (200..<300).contains(response.status),
+          let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+        printError("espymetrics: the node answered \(response.status): \(response.bodyText)")
+        throw ExitCode(1)
+    }
+    return (response, answer)
+}
+
+struct RemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove a failed node from the cluster for good (POST /v1/cluster/remove).",
+        discussion: """
+            Like Serf's force-leave. The node must not be alive. Its partitions move to the \
+            remaining members at once (instead of after [cluster] failure_timeout_ms), and they \
+            rebuild them from the other replicas. To take out a node that is running, run \
+            'espymetrics leave' against it instead: it hands its data off first.
+
+            Examples:
+              espymetrics remove node-17
+              espymetrics remove node-17 --http 10.0.0.5:8888
+            """)
+
+    @Argument(help: "The name of the member to remove.")
+    var node: String
+
+    @Option(help: ArgumentHelp("Node to ask (any live member).", valueName: "host:port"))
+    var http: String = "127.0.0.1:8888"
+
+    func run() throws {
+        let (_, answer) = try askNode(http, .post, "/v1/cluster/remove?node=" + HTTPRequest.percentEncoded(node))
+        print("removed \(answer["removed"] as? String ?? node); partition map \(answer["view_digest"] as? String ?? "?")")
+    }
+}
+
+struct LeaveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leave",
+        abstract: "Make a node leave the cluster gracefully (POST /v1/cluster/leave), as SIGTERM does.",
+        discussion: """
+            The node tells the cluster it is going, hands each of its partitions to the new \
+            owners (progress in its log and in 'espymetrics partitions'), and stops once all \
+            are confirmed, or after [repair] leave_timeout_ms. To stop a node for a restart \
+            without moving data, send it SIGINT instead.
+
+            Examples:
+              espymetrics leave --http 10.0.0.7:8888
+            """)
+
+    @Option(help: ArgumentHelp("The node that should leave.", valueName: "host:port"))
+    var http: String = "127.0.0.1:8888"
+
+    func run() throws {
+        let (_, answer) = try askNode(http, .post, "/v1/cluster/leave")
+        print("\(answer["leaving"] as? String ?? http) is leaving; handing off \(answer["partitions_held"] as? Int ?? 0) partitions")
+    }
+}
+
+struct PartitionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partitions",
+        abstract: "Show partition placement and repair state as a node sees it (GET /v1/cluster/partitions).",
+        discussion: """
+            Partitions fully replicated and under-replicated, this node's handoff (partitions \
+            catching up and being handed off, with progress), hints waiting per peer, and the \
+            partitions each member owns. Nodes that agree on placement show the same view digest.
+
+            Examples:
+              espymetrics partitions
+              espymetrics partitions --http 10.0.0.5:8888 --format json
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    @Option(help: ArgumentHelp("Node to ask.", valueName: "host:port"))
+    var http: String = "127.0.0.1:8888"
+
+    @Option(help: "Output format: table or json (the node's answer).")
+    var format: Format = .table
+
+    func run() throws {
+        let (response, answer) = try askNode(http, .get, "/v1/cluster/partitions")
+        if format == .json {
+            print(response.bodyText, terminator: response.bodyText.hasSuffix("\n") ? "" : "\n")
+            return
+        }
+        print(PartitionsReport(answer: answer).render(), terminator: "")
+    }
+}
+
+/// The human form of `/v1/cluster/partitions`.
+struct PartitionsReport {
+    let answer: [String: Any]
+
+    func render() -> String {
+        func int(_ object: [String: Any]?, _ key: String) -> Int { object?[key] as? Int ?? 0 }
+        let handoff = answer["handoff"] as? [String: Any]
+        let catching = handoff?["catching_up"] as? [String: Any]
+        let handing = handoff?["handing_off"] as? [String: Any]
+        var out = "node \(answer["node"] as? String ?? "?")  view \(answer["view_digest"] as? String ?? "?")"
+            + "  partitions \(int(answer, "partitions"))  replicas/dc \(int(answer, "replicas_per_dc"))\n"
+        out += "fully replicated  \(int(answer, "fully_replicated"))\n"
+        out += "under-replicated  \(int(answer, "under_replicated"))\n"
+        out += "catching up       \(int(catching, "partitions"))  (\(int(catching, "done")) of \(int(catching, "of")) done)\n"
+        out += "handing off       \(int(handing, "partitions"))  (\(int(handing, "done")) of \(int(handing, "of")) done)"
+            + ((handoff?["leaving"] as? Bool ?? false) ? "  — leaving" : "") + "\n"
+        out += "records moved     \(int(handoff, "records_pulled")) pulled, \(int(handoff, "records_pushed")) pushed\n"
+        let hints = (answer["pending_hints"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+        out += "pending hints     " + (hints.isEmpty ? "none" : hints.keys.sorted().map { "\($0) \(hints[$0]!)" }.joined(separator: ", ")) + "\n"
+        let owned = (answer["owned"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+        out += "owned partitions\n"
+        let width = owned.keys.map(\.count).max() ?? 0
+        for node in owned.keys.sorted() { out += "  \(node.rightPadded(to: width))  \(owned[node]!)\n" }
+        return out
+    }
+}
