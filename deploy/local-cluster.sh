@@ -21,7 +21,7 @@ cluster_dir=${ESPY_CLUSTER_DIR:-./local-cluster}
 usage() {
     cat <<EOF
 Usage: $program start [N]    start N nodes (default $DEFAULT_NODES) and wait until they all see each other
-       $program stop         SIGTERM every node (graceful leave), wait for each to exit
+       $program stop         SIGINT every node (stop, keeping its data), wait for each to exit
        $program status       which nodes run, and \`espymetrics members\` from node 1
        $program --help
 
@@ -36,9 +36,10 @@ keeps its shard, log and pid file in \$ESPY_CLUSTER_DIR/nI (default ./local-clus
 start waits up to ${JOIN_TIMEOUT_SECONDS} s for every node's /v1/cluster/members to list N alive
 members, then prints the nodes. It reuses data directories left by an earlier run: nodes come back
 to their data. A record lives only on the nodes that owned its partition when it was written, so
-after changing N, start from empty directories (stop, then remove \$ESPY_CLUSTER_DIR) or counts
-will be low. Ingest after start has returned: the cluster does not yet move data to nodes that
-join later.
+after changing N, data moves: new nodes catch up from the others, and nodes no longer listed keep
+their partitions until the failure timeout (24 h) or \`espymetrics remove\`; to start over, stop
+and remove \$ESPY_CLUSTER_DIR. To take one node out with its data handed off, run
+\`espymetrics leave --http 127.0.0.(10+i):$HTTP_PORT\`.
 
 Environment:
   ESPYMETRICS_BIN   the espymetrics binary; otherwise the first of
@@ -228,14 +229,15 @@ abort_start() {
     exit 1
 }
 
-# SIGTERM to every listed node at once, then waits for each; SIGKILL past the timeout.
+# SIGINT to every listed node at once (a stop without handoff: with every node going, there is
+# no one to hand partitions to), then waits for each; SIGKILL past the timeout.
 # Status 1 if some node had to be killed.
 stop_nodes() {
     local i pid dir log status=0
     local -A pids=()
     for i in "$@"; do
         if pid=$(running_pid "$i"); then
-            kill -TERM "$pid" 2>/dev/null || true
+            kill -INT "$pid" 2>/dev/null || true
             pids[$i]=$pid
         else
             note "n$i: not running (pid file removed)"
@@ -256,7 +258,7 @@ stop_nodes() {
             note "n$i (pid $pid): still running after ${STOP_TIMEOUT_SECONDS} s; killed with SIGKILL (see $log)"
             status=1
         elif tail -n 3 "$log" 2>/dev/null | grep -q 'node stopped'; then
-            note "n$i (pid $pid): stopped cleanly (left the cluster, shard closed)"
+            note "n$i (pid $pid): stopped cleanly (shard closed)"
         else
             note "n$i (pid $pid): exited, but its log does not end with 'node stopped'; see $log"
             status=1
@@ -278,7 +280,7 @@ stop_cluster() {
         note "no node of $cluster_dir is running"
         return 0
     fi
-    note "stopping ${#nodes[@]} nodes (SIGTERM: each leaves the cluster gracefully)"
+    note "stopping ${#nodes[@]} nodes (SIGINT: each stops and keeps its data)"
     stop_nodes "${nodes[@]}"
 }
 
