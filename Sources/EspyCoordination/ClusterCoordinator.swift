@@ -44,10 +44,10 @@ public final class ClusterCoordinator: RecordStore {
     private(set) var httpAddresses: [MemberName: SocketAddress] = [:]
     /// Members ever seen, kept after gossip forgets them (it reaps the dead after ~30 s), so
     /// that a failed node keeps its partitions until the failure timeout.
-    private var known: [String: ClusterMemberInfo] = [:]
+    var known: [String: ClusterMemberInfo] = [:]
     private var cachedPlan: (key: PlanKey, plan: QueryPlan)?
     /// Per partition: whether this node owns it under `map`.
-    private var ownedFlags: [Bool]
+    private(set) var ownedFlags: [Bool]
 
     /// Partitions this node owns but must not be read for yet: gained through a map change, or
     /// held since before this process started, and not yet reconciled with every live peer.
@@ -63,14 +63,14 @@ public final class ClusterCoordinator: RecordStore {
     /// may lack the peers holding newer data, so nothing may be declared caught up.
     public var membershipSettled = false
     /// Set by a graceful leave: this node releases every partition and hands them off.
-    public private(set) var isLeaving = false
+    public internal(set) var isLeaving = false
     /// Called after the partition map changed, or a member became reachable again, so repair
     /// starts comparing and moving data.
     public var onPlacementChange: (() -> Void)?
     /// Replicas that recently declined a read (catching up, or not owners in their own view):
     /// skipped when planning for a while, instead of being asked and declining on every query.
-    private var declinedElsewhere: Set<PartitionReplica> = []
-    private var declinedSinceMilliseconds: UInt64 = 0
+    var declinedElsewhere: Set<PartitionReplica> = []
+    var declinedSinceMilliseconds: UInt64 = 0
     static let declinedMemoryMilliseconds: UInt64 = 5_000
 
     private struct PlanKey: Equatable {
@@ -146,48 +146,6 @@ public final class ClusterCoordinator: RecordStore {
         }
     }
 
-    /// A member an operator removed (`espymetrics remove`), even if gossip has forgotten it:
-    /// its partitions move to the others now rather than after the failure timeout.
-    public func markRemoved(_ name: String, now: Timestamp) {
-        guard var member = known[name], member.status != .alive else { return }
-        member = ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http, status: .left, since: now)
-        known[name] = member
-        updateMembership([], now: now)
-    }
-
-    /// The last status seen for a member, kept after gossip forgot it.
-    public func knownStatus(of name: String) -> MemberStatus? { known[name]?.status }
-
-    /// Starts a graceful leave: this node's partitions move to the others; repair hands off the data.
-    public func beginLeaving(now: Timestamp) {
-        isLeaving = true
-        updateMembership([], now: now)
-    }
-
-    /// Splits `partitions` into those this node may be read for and those it must decline.
-    public func readable(_ partitions: [Int]) -> (readable: [Int], unavailable: [Int]) {
-        var readable: [Int] = []
-        var unavailable: [Int] = []
-        readable.reserveCapacity(partitions.count)
-        for partition in partitions {
-            if ownedFlags[partition] && !catchingUp.contains(partition) { readable.append(partition) } else { unavailable.append(partition) }
-        }
-        return (readable, unavailable)
-    }
-
-    public func owns(_ partition: Int) -> Bool { ownedFlags[partition] }
-
-    /// Repair reconciled these partitions with every live peer: they may be read here now.
-    func markCaughtUp(_ partitions: Set<Int>) {
-        catchingUp.subtract(partitions)
-    }
-
-    /// `node` declined these partitions: plan around it for a while.
-    func remember(declined partitions: [Int], by node: MemberName) {
-        if declinedElsewhere.isEmpty { declinedSinceMilliseconds = loop.nowMilliseconds }
-        for partition in partitions { declinedElsewhere.insert(PartitionReplica(partition: partition, member: node)) }
-    }
-
     /// What `/v1/cluster/partitions` shows: partitions per owner, partitions short of live
     /// replicas, and the view digest (equal on every node that agrees on placement).
     public var partitionSummary: (owned: [(node: String, partitions: Int)], underReplicated: Int, viewDigest: String) {
@@ -195,20 +153,12 @@ public final class ClusterCoordinator: RecordStore {
         return (owned, map.partitionsLackingReplicas(routable: routable).count, view.digestHex)
     }
 
-    /// Partitions every replica of which is alive, readable and not catching up, as far as
-    /// this node knows (peers' catching up it learns from their declines).
-    public var fullyReplicatedCount: Int {
-        let lacking = Set(map.partitionsLackingReplicas(routable: routable))
-        let catchingSomewhere = Set(catchingUp).union(declinedElsewhere.map(\.partition))
-        return (0..<partitionCount).count { !lacking.contains($0) && !catchingSomewhere.contains($0) }
-    }
-
     /// Members reads go to: alive ones only, so a query never waits on a node that may be gone.
     var routable: Set<MemberName> { view.routableMembers.union([selfName]) }
 
     /// Members writes go to: suspect ones too. A suspicion is often a slow moment, not a
-    /// failure; skipping the replica would leave it without the record for good (nothing
-    /// repairs it yet), while trying costs at most a failed request.
+    /// failure; trying costs at most a failed request (which becomes a hint), while skipping
+    /// would leave the replica behind until a hint or anti-entropy reaches it.
     var writable: Set<MemberName> {
         routable.union(view.members.filter { $0.status == .suspect }.map(\.name))
     }

@@ -29,6 +29,9 @@ public final class ReplicaRepairer {
     private var tasks: [RepairRound.Task] = []
     private var tasksRunning = 0
     private var dropping = false
+    /// Whether the last round settled anything; if not, busy rounds slow down (a peer that keeps
+    /// failing should not be asked every second).
+    private var lastRoundProgressed = true
     private var onHandedOff: (() -> Void)?
     /// Records moved by repair since this process started, for the partitions report.
     public internal(set) var recordsPulled = 0
@@ -81,7 +84,8 @@ public final class ReplicaRepairer {
         guard round == nil, !dropping else { return }
         let now = coordinator.loop.nowMilliseconds
         let busy = !coordinator.catchingUp.isEmpty || handoffPending > 0
-        guard roundRequested || now - lastRoundAt >= settings.intervalMilliseconds || (busy && now - lastRoundAt >= 1_000) else { return }
+        let busyInterval: UInt64 = lastRoundProgressed ? 1_000 : 10_000
+        guard roundRequested || now - lastRoundAt >= settings.intervalMilliseconds || (busy && now - lastRoundAt >= busyInterval) else { return }
         roundRequested = false
         beginRound(now: now)
     }
@@ -149,8 +153,10 @@ public final class ReplicaRepairer {
             roundRequested = true
             return
         }
+        lastRoundProgressed = !finished.droppable.isEmpty
         if roundSettled {
             let synced = finished.synced(among: coordinator.catchingUp)
+            lastRoundProgressed = lastRoundProgressed || !synced.isEmpty
             if !synced.isEmpty {
                 coordinator.markCaughtUp(synced)
                 logger.info("repair: partitions caught up and readable", metadata: [

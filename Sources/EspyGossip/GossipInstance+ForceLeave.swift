@@ -22,12 +22,11 @@ extension GossipInstance {
 
     /// Applies an intent once (by Lamport time) and passes it on, like Serf's rebroadcast.
     private mutating func applyLeaveIntent(_ intent: SerfLeaveIntent, now: GossipInstant, into out: inout [GossipDirective]) {
-        guard intent.node != name, intent.lTime > (leaveIntents[intent.node] ?? 0) else { return }
-        if let member = table[intent.node], member.state == .alive { return }
+        guard intent.node != name, intent.lTime > (leaveIntents[intent.node] ?? 0),
+              table[intent.node]?.state != .alive else { return }
         leaveIntents[intent.node] = intent.lTime
         broadcasts.enqueue(intent.packetMessage, name: nil)
-        if let member = table[intent.node], member.state != .left {
-            _ = member
+        if let state = table[intent.node]?.state, state != .left {
             table.update(intent.node) { member in
                 member.state = .left
                 member.stateChangedAt = now

@@ -347,7 +347,7 @@ public final class Node {
     private func leave(reason: String) {
         guard !shutdownStarted, let coordinator, let repairer else { return }
         shutdownStarted = true
-        let successors = coordinator.view.owners.filter { $0.name != coordinator.selfName }
+        let successors = coordinator.view.owners.filter { $0.name != coordinator.selfName && $0.status.isRoutable }
         guard !successors.isEmpty, let shard, !shard.digests.isEmpty else {
             logger.info("leaving: nothing to hand off", metadata: ["cluster/reason": "\(reason)"])
             return shutdown()

@@ -1,0 +1,55 @@
+import EspyCluster
+import EspyCore
+
+/// Which partitions this node may be read for, and the membership changes an operator or a
+/// leave makes: what repair and the internal endpoints consult.
+extension ClusterCoordinator {
+    /// A member an operator removed (`espymetrics remove`), even if gossip has forgotten it:
+    /// its partitions move to the others now rather than after the failure timeout.
+    public func markRemoved(_ name: String, now: Timestamp) {
+        guard let member = known[name], member.status != .alive else { return }
+        known[name] = ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http, status: .left, since: now)
+        updateMembership([], now: now)
+    }
+
+    /// The last status seen for a member, kept after gossip forgot it.
+    public func knownStatus(of name: String) -> MemberStatus? { known[name]?.status }
+
+    /// Starts a graceful leave: this node's partitions move to the others; repair hands off the data.
+    public func beginLeaving(now: Timestamp) {
+        isLeaving = true
+        updateMembership([], now: now)
+    }
+
+    /// Splits `partitions` into those this node may be read for and those it must decline.
+    public func readable(_ partitions: [Int]) -> (readable: [Int], unavailable: [Int]) {
+        var readable: [Int] = []
+        var unavailable: [Int] = []
+        readable.reserveCapacity(partitions.count)
+        for partition in partitions {
+            if ownedFlags[partition] && !catchingUp.contains(partition) { readable.append(partition) } else { unavailable.append(partition) }
+        }
+        return (readable, unavailable)
+    }
+
+    public func owns(_ partition: Int) -> Bool { ownedFlags[partition] }
+
+    /// Repair reconciled these partitions with every live peer: they may be read here now.
+    func markCaughtUp(_ partitions: Set<Int>) {
+        catchingUp.subtract(partitions)
+    }
+
+    /// `node` declined these partitions: plan around it for a while.
+    func remember(declined partitions: [Int], by node: MemberName) {
+        if declinedElsewhere.isEmpty { declinedSinceMilliseconds = loop.nowMilliseconds }
+        for partition in partitions { declinedElsewhere.insert(PartitionReplica(partition: partition, member: node)) }
+    }
+
+    /// Partitions every replica of which is alive, readable and not catching up, as far as
+    /// this node knows (peers' catching up it learns from their declines).
+    public var fullyReplicatedCount: Int {
+        let lacking = Set(map.partitionsLackingReplicas(routable: routable))
+        let catchingSomewhere = Set(catchingUp).union(declinedElsewhere.map(\.partition))
+        return (0..<partitionCount).count { !lacking.contains($0) && !catchingSomewhere.contains($0) }
+    }
+}
