@@ -61,6 +61,11 @@ final class RepairTests: XCTestCase {
         }, "n4 still catching up: \(handoff)")
         XCTAssertGreaterThan((handoff["records_pulled"] as? Int ?? 0) + hintsDelivered(), 0, "the gap was filled by repair or hints")
         try assertCountsExact(truth(all), at: six)
+        let report = try runEspyMetrics(["partitions", "--http", "127.0.0.1:\(cluster["n4"].httpPort)"])
+        XCTAssertEqual(report.status, 0, report.output)
+        XCTAssertTrue(report.output.contains("catching up       0  ("), report.output)
+        XCTAssertTrue(report.output.contains("under-replicated  0\n"), report.output)
+        XCTAssertTrue(report.output.contains("  n4  "), report.output)
     }
 
     /// Hinted records delivered cluster-wide, from /metrics.

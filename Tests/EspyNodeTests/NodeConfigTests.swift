@@ -36,6 +36,11 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.dimensions, defaults.dimensions)
         XCTAssertEqual(parsed.durability, defaults.durability)
         XCTAssertEqual(parsed.gossipProfile, defaults.gossipProfile)
+        XCTAssertEqual(parsed.failureTimeoutMilliseconds, defaults.failureTimeoutMilliseconds)
+        XCTAssertEqual(parsed.repairIntervalMilliseconds, defaults.repairIntervalMilliseconds)
+        XCTAssertEqual(parsed.repairMaxRecordsPerSecond, defaults.repairMaxRecordsPerSecond)
+        XCTAssertEqual(parsed.hintWindowMilliseconds, defaults.hintWindowMilliseconds)
+        XCTAssertEqual(parsed.leaveTimeoutMilliseconds, defaults.leaveTimeoutMilliseconds)
     }
 
     func testValuesAreRead() throws {
@@ -52,6 +57,12 @@ final class NodeConfigTests: XCTestCase {
             profile = "wan"
             [cluster]
             partitions = 64
+            failure_timeout_ms = 3600000
+            [repair]
+            interval_ms = 5000
+            max_records_per_second = 500
+            hint_window_ms = 60000
+            leave_timeout_ms = 1000
             [storage]
             dimensions = ["uname.system"]
             durability = "normal"
@@ -64,6 +75,11 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.joinSeeds, ["10.0.0.1:7946", "10.0.0.2:7946"])
         XCTAssertEqual(parsed.gossipProfile, "wan")
         XCTAssertEqual(parsed.partitions, 64)
+        XCTAssertEqual(parsed.failureTimeoutMilliseconds, 3_600_000)
+        XCTAssertEqual(parsed.repairIntervalMilliseconds, 5_000)
+        XCTAssertEqual(parsed.repairMaxRecordsPerSecond, 500)
+        XCTAssertEqual(parsed.hintWindowMilliseconds, 60_000)
+        XCTAssertEqual(parsed.leaveTimeoutMilliseconds, 1_000)
         XCTAssertEqual(parsed.dimensions, ["uname.system"])
         XCTAssertEqual(parsed.durability, .normal)
     }
@@ -81,6 +97,9 @@ final class NodeConfigTests: XCTestCase {
         assertConfigError("[gossip]\nencrypt_keys = [\"not base64!\"]\n", key: "gossip.encrypt_keys")
         assertConfigError("[gossip]\naddress = \"0.0.0.0:7946\"\n", key: "gossip.advertise")
         assertConfigError("[gossip]\njoin = \"10.0.0.1:7946\"\n", key: "gossip.join")
+        assertConfigError("[cluster]\nfailure_timeout_ms = 0\n", key: "cluster.failure_timeout_ms")
+        assertConfigError("[repair]\nmax_records_per_second = -5\n", key: "repair.max_records_per_second")
+        assertConfigError("[repair]\nintervall_ms = 5\n", key: "repair.intervall_ms")
     }
 
     func testInvalidTOMLIsReportedWithItsLine() {
