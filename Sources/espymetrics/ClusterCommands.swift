@@ -2,23 +2,6 @@ import ArgumentParser
 import EspyHTTP
 import Foundation
 
-/// Sends one request to a node and returns its JSON answer; any failure is one line and exit 1.
-private func askNode(_ http: String, _ method: HTTPMethod, _ target: String) throws -> (HTTPResponseParser.Response, [String: Any]) {
-    let response: HTTPResponseParser.Response
-    do {
-        response = try NodeConnection(http: http).send(method, target)
-    } catch {
-        printError("espymetrics: \(error)")
-        throw ExitCode(1)
-    }
-    guard (200..<300).contains(response.status),
-          let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
-        printError("espymetrics: the node answered \(response.status): \(response.bodyText)")
-        throw ExitCode(1)
-    }
-    return (response, answer)
-}
-
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
@@ -83,15 +66,11 @@ struct PartitionsCommand: ParsableCommand {
               espymetrics partitions --http 10.0.0.5:8888 --format json
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, json
-    }
-
     @Option(help: ArgumentHelp("Node to ask.", valueName: "host:port"))
     var http: String = "127.0.0.1:8888"
 
     @Option(help: "Output format: table or json (the node's answer).")
-    var format: Format = .table
+    var format: TableOrJSON = .table
 
     func run() throws {
         let (response, answer) = try askNode(http, .get, "/v1/cluster/partitions")

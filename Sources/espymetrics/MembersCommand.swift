@@ -15,29 +15,14 @@ struct MembersCommand: ParsableCommand {
               espymetrics members --http 10.0.0.5:8888 --format json
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, json
-    }
-
     @Option(help: ArgumentHelp("Node to ask.", valueName: "host:port"))
     var http: String = "127.0.0.1:8888"
 
     @Option(help: "Output format: table or json (the node's answer).")
-    var format: Format = .table
+    var format: TableOrJSON = .table
 
     func run() throws {
-        let response: HTTPResponseParser.Response
-        do {
-            response = try NodeConnection(http: http).send(.get, "/v1/cluster/members")
-        } catch {
-            printError("espymetrics: \(error)")
-            throw ExitCode(1)
-        }
-        guard response.status == 200,
-              let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
-            printError("espymetrics: the node answered \(response.status): \(response.bodyText)")
-            throw ExitCode(1)
-        }
+        let (response, answer) = try askNode(http, .get, "/v1/cluster/members")
         if format == .json {
             print(response.bodyText, terminator: response.bodyText.hasSuffix("\n") ? "" : "\n")
             return

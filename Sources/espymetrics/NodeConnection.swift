@@ -1,4 +1,6 @@
+import ArgumentParser
 import EspyHTTP
+import Foundation
 import EspyHTTPClient
 import EspyLoop
 
@@ -32,6 +34,28 @@ final class NodeConnection {
         case .failure(let error): throw CommandError("\(error)")
         }
     }
+}
+
+/// Sends one request to a node and returns its JSON answer; any failure is one line and exit 1.
+func askNode(_ http: String, _ method: HTTPMethod, _ target: String) throws -> (HTTPResponseParser.Response, [String: Any]) {
+    let response: HTTPResponseParser.Response
+    do {
+        response = try NodeConnection(http: http).send(method, target)
+    } catch {
+        printError("espymetrics: \(error)")
+        throw ExitCode(1)
+    }
+    guard (200..<300).contains(response.status),
+          let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+        printError("espymetrics: the node answered \(response.status): \(response.bodyText)")
+        throw ExitCode(1)
+    }
+    return (response, answer)
+}
+
+/// The output formats of commands that print a node's answer.
+enum TableOrJSON: String, ExpressibleByArgument, CaseIterable {
+    case table, json
 }
 
 /// A failure a command reports in one line and exits 1 for.
