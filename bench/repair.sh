@@ -9,7 +9,10 @@
 # Prints: the time and bytes to bring n6 back to full replication (every partition caught up and
 # its record count what it was before the kill), and count latency p50/p99 at 16 clients on n1
 # while that runs, against idle. Each node holds half of all records (one of the two owners in
-# its datacenter), so RECORDS=2000000 gives the replaced node about 1,000,000.
+# its datacenter), so RECORDS=2000000 gives the replaced node about 1,000,000. Bytes moved are
+# what n6 pulled plus what its peers pushed to it in their own anti-entropy rounds. "Idle" is
+# measured once the load's repair traffic has stopped; "during" covers the first DURATION seconds
+# of the rebuild.
 #
 # Repair runs with the defaults ([repair] interval_ms = 60000, max_records_per_second = 20000).
 # Waits time out after WAIT_TIMEOUT seconds (default 1200) with a non-zero exit.
@@ -42,8 +45,8 @@ NODES=6
 QUERY='/v1/count?group_by=python$version_info$0'
 ip() { echo "127.0.0.$((10 + $1))"; }
 
-# SIGINT, not local-cluster.sh stop: SIGTERM is a graceful leave that first hands every
-# partition to the others, which takes long when all nodes leave at once.
+# SIGINT to every node: a stop that keeps its data (SIGTERM is a graceful leave that first hands
+# every partition to the others, which takes long when all nodes go at once).
 WRK_PID=""
 cleanup() {
   [ -n "$WRK_PID" ] && kill "$WRK_PID" 2>/dev/null || true
@@ -100,6 +103,26 @@ while true; do
   sleep 1
 done
 
+# Idle: the anti-entropy rounds that ran during the load still reconcile the partitions whose
+# digests differed while writes were in flight (bucket diffs, fetches, pushes). Wait until no
+# node has served a repair diff, fetch or push for QUIET seconds, so that "idle" is idle.
+QUIET=${QUIET:-10}
+repair_requests() {
+  local i
+  for i in $(seq $NODES); do
+    { curl -sf --max-time 5 "http://$(ip "$i"):8888/metrics" || true; } \
+      | awk '/^espymetrics_http_requests_total\{route="\/internal\/v1\/(repair\/diff|repair\/fetch|records)"/ {s += $NF} END {printf "%.0f\n", s}'
+  done | awk '{s += $1} END {print s}'
+}
+settled_at=$SECONDS last=$(repair_requests) quiet_since=$SECONDS
+while ((SECONDS - quiet_since < QUIET)); do
+  ((SECONDS < deadline)) || fail "repair did not go quiet within ${WAIT_TIMEOUT} s of the load"
+  sleep 2
+  now=$(repair_requests)
+  [ "$now" = "$last" ] || { last=$now; quiet_since=$SECONDS; }
+done
+echo "after the load: fully replicated, and repair quiet ${QUIET} s, $((quiet_since - settled_at)) s after"
+
 wrk -t2 -c16 -d"$DURATION" --latency "http://$(ip 1):8888$QUERY" > "$OUT/repair-count-idle.wrk"
 
 # Replace n6: a disk replacement, same name, datacenter and addresses, empty shard.
@@ -107,6 +130,14 @@ N6=$ESPY_CLUSTER_DIR/n6
 HELD=$(records_of 6)
 [ -n "$HELD" ] || fail "n6 did not answer /v1/health"
 echo "replaced node n6 held: $HELD records"
+# The peers' repair counters before: they push what n6 lacks in their own rounds, so the bytes
+# moved into n6 are its pulls plus the growth of the peers' pushes (a push is counted by the
+# sender only).
+declare -A PUSHED0 PEER_BYTES0
+for i in $(seq $((NODES - 1))); do
+  PUSHED0[$i]=$(metric "$i" espymetrics_repair_records_pushed_total)
+  PEER_BYTES0[$i]=$(metric "$i" espymetrics_repair_bytes_total)
+done
 kill -9 "$(cat "$N6/node.pid")"
 while kill -0 "$(cat "$N6/node.pid")" 2>/dev/null; do sleep 0.05; done
 rm -rf "$N6/data"
@@ -140,16 +171,25 @@ WRK_PID=""
 
 BYTES=$(metric 6 espymetrics_repair_bytes_total)
 PULLED=$(metric 6 espymetrics_repair_records_pulled_total)
-HINTS=0
+PUSHED=0 PEER_BYTES=0 HINTS=0
+for i in $(seq $((NODES - 1))); do
+  PUSHED=$((PUSHED + $(metric "$i" espymetrics_repair_records_pushed_total) - PUSHED0[$i]))
+  PEER_BYTES=$((PEER_BYTES + $(metric "$i" espymetrics_repair_bytes_total) - PEER_BYTES0[$i]))
+done
 for i in $(seq $NODES); do HINTS=$((HINTS + $(metric "$i" espymetrics_cluster_hints_delivered_total))); done
-python3 - "$START" "$END" "$HELD" "$PULLED" "$BYTES" <<'PY'
+python3 - "$START" "$END" "$HELD" "$PULLED" "$BYTES" "$PUSHED" "$PEER_BYTES" <<'PY'
 import sys
-start, end, held, pulled, moved = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-seconds = end - start
-print(f"rebuild: {seconds:.1f} s, {pulled} records pulled ({held / seconds:,.0f} records/s), {moved} bytes ({moved / 1e6:.1f} MB)")
+start, end = float(sys.argv[1]), float(sys.argv[2])
+held, pulled, pulled_bytes, pushed, pushed_bytes = map(int, sys.argv[3:8])
+seconds, moved = end - start, pulled_bytes + pushed_bytes
+print(f"rebuild: {seconds:.1f} s, {held} records rebuilt ({held / seconds:,.0f} records/s), "
+      f"{moved} bytes ({moved / 1e6:.1f} MB, {moved / held:.0f} bytes/record)")
+print(f"moved into n6: {pulled} records pulled by n6 ({pulled_bytes / 1e6:.1f} MB, espymetrics_repair_records_pulled_total "
+      f"and espymetrics_repair_bytes_total on n6), {pushed} pushed by its peers ({pushed_bytes / 1e6:.1f} MB, growth of "
+      f"their espymetrics_repair_records_pushed_total and _bytes_total); {pulled + pushed - held} more than rebuilt")
 PY
 echo "repair rate limit: max_records_per_second = 20000 (default); hints delivered, all nodes: $HINTS"
-echo "n6 shard on disk after rebuild: $(du -cb "$N6"/data/shard.sqlite* 2>/dev/null | awk 'END {printf "%.1f MB", $1/1e6}') (shard.sqlite + -wal)"
+echo "n6 shard on disk after rebuild: $(du -cb "$N6"/data/shard.sqlite* | awk '{sub(/.*\//, "", $2); printf "%s%s %.1f MB", (NR > 1 ? ", " : ""), $2, $1/1e6}')"
 echo "count on n1, idle, 16 clients: $(wrk_summary "$OUT/repair-count-idle.wrk")"
 echo "count on n1 during rebuild, 16 clients: $(wrk_summary "$OUT/repair-count-during.wrk")"
 [ $REBUILD_DONE_DURING_WRK = 1 ] && echo "note: the rebuild finished before the ${DURATION} s load did; part of that load ran after it"

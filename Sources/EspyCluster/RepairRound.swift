@@ -5,7 +5,9 @@ import EspyCore
 /// moves records, and reports back.
 ///
 /// - For a partition this node **owns**, it compares digests with each other live owner and,
-///   where they differ, reconciles both ways (each side ends up with the union).
+///   where they differ, pulls what it lacks. Each owner does the same in its own rounds, so all
+///   end up with the union, and no record crosses the network twice (two owners pushing the
+///   same records to a third that is pulling them too would).
 /// - For a partition it **holds but no longer owns** (the map moved it, or this node is
 ///   leaving), it pushes what the owners lack; once every owner is live and has confirmed
 ///   holding the data, the partition may be dropped here.
@@ -14,13 +16,13 @@ import EspyCore
 /// with every live peer: a replica that is catching up becomes readable then.
 public struct RepairRound: Sendable {
     public enum Direction: Hashable, Sendable {
-        /// Each side gets what the other has.
-        case both
-        /// Only the peer gets what this node has: handoff of a partition that moved away.
-        case pushOnly
+        /// This node takes what the peer has and it lacks: repair of an owned partition.
+        case pull
+        /// The peer gets what this node has and it lacks: handoff of a partition that moved away.
+        case push
     }
 
-    /// Bring `peer`'s copy of `partition` (and ours, for `.both`) up to the union.
+    /// Move the records one side lacks, in `direction`.
     public struct Task: Hashable, Sendable {
         public let partition: Int
         public let peer: MemberName
@@ -82,7 +84,7 @@ public struct RepairRound: Sendable {
             if ours == theirs || (handedOff.contains(partition) && ours.count == 0) {
                 confirmed.insert(PartitionReplica(partition: partition, member: peer))
             } else {
-                let task = Task(partition: partition, peer: peer, direction: owned.contains(partition) ? .both : .pushOnly)
+                let task = Task(partition: partition, peer: peer, direction: owned.contains(partition) ? .pull : .push)
                 openTasks.insert(task)
                 tasks.append(task)
             }

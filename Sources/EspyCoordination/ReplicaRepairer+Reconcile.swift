@@ -5,7 +5,7 @@ import EspyLoop
 import EspyStorage
 
 /// One reconciliation: this node and a peer exchange bucket digests of a partition, then only
-/// the records one side lacks move, in batches, under the rate limit.
+/// the records the receiving side lacks move, in batches, under the rate limit.
 extension ReplicaRepairer {
     func reconcile(_ task: RepairRound.Task, completion: @escaping (Bool) -> Void) {
         guard let address = coordinator.httpAddresses[task.peer] else { return completion(false) }
@@ -20,11 +20,12 @@ extension ReplicaRepairer {
                 let differing = InternalWire.parseBuckets(response.headers[InternalWire.differingBucketsHeader] ?? "")
                 let remote = Set(remoteIDs)
                 let local = Set(localIDs.lazy.filter { differing.contains(BucketDigests.bucket(of: $0)) })
-                let toPull = task.direction == .both ? remoteIDs.filter { !local.contains($0) } : []
-                let toPush = local.filter { !remote.contains($0) }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
-                pull(toPull[...], from: address) { [self] pulled in
-                    guard pulled else { return completion(false) }
-                    push(toPush[...], to: address, completion: completion)
+                switch task.direction {
+                case .pull:
+                    pull(remoteIDs.filter { !local.contains($0) }[...], from: address, completion: completion)
+                case .push:
+                    let missing = local.filter { !remote.contains($0) }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+                    push(missing[...], to: address, completion: completion)
                 }
             }
         }

@@ -20,13 +20,15 @@ extension GossipInstance {
         applyLeaveIntent(intent, now: now, into: &out)
     }
 
-    /// Applies an intent once (by Lamport time) and passes it on, like Serf's rebroadcast.
+    /// Applies an intent once (by Lamport time) and passes it on, like Serf's rebroadcast. A
+    /// member that already left (the intent came with its own graceful leave) needs nothing more.
     private mutating func applyLeaveIntent(_ intent: SerfLeaveIntent, now: GossipInstant, into out: inout [GossipDirective]) {
-        guard intent.node != name, intent.lTime > (leaveIntents[intent.node] ?? 0),
-              table[intent.node]?.state != .alive else { return }
+        let state = table[intent.node]?.state
+        guard intent.node != name, intent.lTime > (leaveIntents[intent.node] ?? 0), state != .alive else { return }
         leaveIntents[intent.node] = intent.lTime
         broadcasts.enqueue(intent.packetMessage, name: nil)
-        if let state = table[intent.node]?.state, state != .left {
+        guard state != .left else { return }
+        if state != nil {
             table.update(intent.node) { member in
                 member.state = .left
                 member.stateChangedAt = now

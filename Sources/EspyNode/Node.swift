@@ -338,7 +338,7 @@ public final class Node {
         }
         shutdownStarted = true
         logger.info("stopping without handoff: partitions stay with this node until it returns", metadata: ["signal": "\(signal)"])
-        shutdown()
+        shutdown(leavingTheCluster: false)
     }
 
     /// A graceful leave: gossip tells the cluster this node is going, so its partitions move to
@@ -385,16 +385,23 @@ public final class Node {
         repairer.handOffEverything { finish("leaving: every partition handed off") }
     }
 
-    /// Leave the cluster gracefully while HTTP stops accepting and in-flight requests finish;
-    /// then close the shard cleanly.
-    public func shutdown() {
+    /// Stops: HTTP stops accepting and in-flight requests finish, then the shard closes cleanly.
+    /// `leavingTheCluster` gossips a graceful leave first (the others release this node's
+    /// partitions); without it gossip just goes quiet, the others see a failure, and the node
+    /// keeps its partitions until it is back.
+    public func shutdown(leavingTheCluster: Bool = true) {
         membershipTimer?.close()
         membershipTimer = nil
         settleTimer?.close()
         settleTimer = nil
         repairer?.stop()
         hintedHandoff?.stop()
-        gossip?.leave { [self] in gossip = nil }
+        if leavingTheCluster {
+            gossip?.leave { [self] in gossip = nil }
+        } else {
+            gossip?.close()
+            gossip = nil
+        }
         server?.shutdown { [self] in
             server = nil
             httpClient?.close()

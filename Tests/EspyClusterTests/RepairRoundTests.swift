@@ -22,7 +22,7 @@ final class RepairRoundTests: XCTestCase {
         XCTAssertEqual(compared, owned.count * 2, "each owned partition is compared with its dc-b and dc-c replicas")
     }
 
-    func testEqualDigestsConfirmAtOnce_differingOnesBecomeTwoWayTasks() {
+    func testEqualDigestsConfirmAtOnce_differingOnesArePulled() {
         var round = RepairRound(map: map, selfName: "a1", routable: everyone, held: [])
         var local: [Int: PartitionDigest] = [:]
         var tasks: [RepairRound.Task] = []
@@ -35,7 +35,7 @@ final class RepairRoundTests: XCTestCase {
             tasks += round.onDigests(from: peer, remote: remote, local: local)
         }
         XCTAssertEqual(tasks.count, round.comparisons.count, "one differing partition per peer")
-        XCTAssertTrue(tasks.allSatisfy { $0.direction == .both })
+        XCTAssertTrue(tasks.allSatisfy { $0.direction == .pull }, "each owner pulls what it lacks; the peer does the same")
         XCTAssertFalse(round.isFinished)
         let owned = Set(map.partitions(ownedBy: "a1"))
         let unsettled = Set(tasks.map(\.partition))
@@ -74,7 +74,7 @@ final class RepairRoundTests: XCTestCase {
         XCTAssertEqual(round.synced(among: owned), owned, "with every other replica down there is no one to catch up from")
     }
 
-    func testHeldButNotOwned_isPushedOnly_andDroppableOnceEveryOwnerConfirmed() {
+    func testHeldButNotOwned_isPushed_andDroppableOnceEveryOwnerConfirmed() {
         let moved = map.partitions(ownedBy: "a2")[0]
         var round = RepairRound(map: map, selfName: "a1", routable: everyone, held: [moved])
         XCTAssertEqual(round.handoffPending, 1)
@@ -88,7 +88,7 @@ final class RepairRoundTests: XCTestCase {
             tasks += round.onDigests(from: peer, remote: remote, local: local)
         }
         XCTAssertEqual(Set(tasks.map(\.peer)), Set(owners))
-        XCTAssertTrue(tasks.allSatisfy { $0.partition == moved && $0.direction == .pushOnly })
+        XCTAssertTrue(tasks.allSatisfy { $0.partition == moved && $0.direction == .push })
         XCTAssertEqual(round.droppable, [], "not before the owners confirmed")
         round.onTaskFinished(tasks[0], succeeded: true)
         XCTAssertEqual(round.droppable, [])

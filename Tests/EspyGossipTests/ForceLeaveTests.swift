@@ -41,6 +41,16 @@ final class ForceLeaveTests: XCTestCase {
         XCTAssertEqual(harness.instance.member(named: "a")?.state, .alive)
     }
 
+    func test_anIntentAboutAMemberThatLeftGracefully_isNotARemoval() {
+        var harness = Harness()
+        harness.addPeers(["b", "c"])
+        harness.receive(.dead(DeadMessage(incarnation: 1, node: "b", from: "b")))
+        XCTAssertEqual(harness.instance.member(named: "b")?.state, .left)
+        let directives = harness.receive(SerfLeaveIntent(lTime: 8, node: "b").packetMessage, from: address("c"))
+        XCTAssertEqual(removals(directives), [], "its own leave already released it")
+        XCTAssertEqual(directives.events, [])
+    }
+
     func test_otherSerfMessages_areIgnored() {
         var harness = Harness()
         harness.addPeers(["b"])

@@ -66,6 +66,15 @@ final class RepairTests: XCTestCase {
         XCTAssertTrue(report.output.contains("catching up       0  ("), report.output)
         XCTAssertTrue(report.output.contains("under-replicated  0\n"), report.output)
         XCTAssertTrue(report.output.contains("  n4  "), report.output)
+
+        // SIGINT is a stop, not a leave: the others keep n5's partitions on it.
+        cluster["n5"].signal(SIGINT)
+        XCTAssertEqual(cluster["n5"].waitForExit(timeout: 30), 0)
+        XCTAssertTrue(cluster.waitUntil(30) { !cluster.alive(seenBy: "n1").contains("n5") })
+        let owned = try XCTUnwrap(try cluster.partitions(of: "n1")["owned"] as? [String: Int])
+        XCTAssertGreaterThan(owned["n5"] ?? 0, 1_000, "n5 still owns its partitions: \(owned)")
+        let members = try XCTUnwrap(try cluster["n1"].request("GET", "/v1/cluster/members").json()?["members"] as? [[String: Any]])
+        XCTAssertNotEqual(members.first { $0["name"] as? String == "n5" }?["status"] as? String, "left")
     }
 
     /// Hinted records delivered cluster-wide, from /metrics.
