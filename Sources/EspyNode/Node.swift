@@ -15,24 +15,24 @@ import Prometheus
 /// One EspyMetrics node: its loop, shard, HTTP API and signal handling, wired together.
 public final class Node {
     public let config: NodeConfig
-    private let logger: Logger
-    private let loop: EventLoop
-    private var shard: Shard?
+    let logger: Logger
+    let loop: EventLoop
+    var shard: Shard?
     private var api: V1API?
     private var server: HTTPServer?
-    private var gossip: GossipShell?
-    private var coordinator: ClusterCoordinator?
+    var gossip: GossipShell?
+    var coordinator: ClusterCoordinator?
     private var internalAPI: InternalAPI?
     private var httpClient: HTTPClient?
-    private var repairer: ReplicaRepairer?
+    var repairer: ReplicaRepairer?
     private var hintedHandoff: HintedHandoff?
     /// Settles membership when no seed answers: this node is then the cluster, for now.
     private var settleTimer: Timer?
-    private var leaveTimers: [Timer] = []
+    var leaveTimers: [Timer] = []
     /// Re-reads membership now and then: failed members release their partitions by time.
-    private var membershipTimer: Timer?
+    var membershipTimer: Timer?
     private var signalWatchers: [SignalWatcher] = []
-    private var shutdownStarted = false
+    var shutdownStarted = false
     private let metrics: NodeMetrics
     /// Endpoints the node answers itself, from state no single subsystem owns.
     private var nodeRoutes = Router<Endpoint>()
@@ -231,81 +231,6 @@ public final class Node {
     /// Set when the node stops for a reason the operator must fix (exit code 2).
     private var exitStatus: Int32 = 0
 
-    private func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard let coordinator, let repairer, let shard else { return reply(.error(.serviceUnavailable, "starting")) }
-        let summary = coordinator.partitionSummary
-        var owners = JSONObject()
-        for (node, partitions) in summary.owned { owners.add(node, partitions) }
-        var catchingUp = JSONObject()
-        catchingUp.add("partitions", coordinator.catchingUp.count)
-        catchingUp.add("done", coordinator.catchUpTotal - coordinator.catchingUp.count)
-        catchingUp.add("of", coordinator.catchUpTotal)
-        var handingOff = JSONObject()
-        let pending = repairer.handoffPending
-        handingOff.add("partitions", pending)
-        handingOff.add("done", max(0, repairer.handoffTotal - pending))
-        handingOff.add("of", max(repairer.handoffTotal, pending))
-        var handoff = JSONObject()
-        handoff.add("catching_up", object: catchingUp)
-        handoff.add("handing_off", object: handingOff)
-        handoff.add("records_pulled", repairer.recordsPulled)
-        handoff.add("records_pushed", repairer.recordsPushed)
-        handoff.add("leaving", coordinator.isLeaving)
-        var hints = JSONObject()
-        for (peer, count) in shard.hintCounts.sorted(by: { $0.key < $1.key }) { hints.add(peer, count) }
-        var answer = JSONObject()
-        answer.add("node", config.name)
-        answer.add("partitions", config.partitions)
-        answer.add("replicas_per_dc", config.replicasPerDatacenter)
-        answer.add("owned", object: owners)
-        answer.add("fully_replicated", coordinator.fullyReplicatedCount)
-        answer.add("under_replicated", summary.underReplicated)
-        answer.add("view_digest", summary.viewDigest)
-        answer.add("handoff", object: handoff)
-        answer.add("pending_hints", object: hints)
-        reply(.json(.ok, answer.body))
-    }
-
-    /// `POST /v1/cluster/remove?node=NAME`: an operator removes a failed member for good; its
-    /// partitions move to the others, rebuilt from the remaining replicas.
-    private func serveRemove(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard let node = request.queryParameter("node"), !node.isEmpty else {
-            return reply(.error(.badRequest, "parameter 'node' is required: the name of the member to remove"))
-        }
-        guard let gossip, let coordinator, !shutdownStarted else { return reply(.error(.serviceUnavailable, "this node is stopping")) }
-        guard node != config.name else {
-            return reply(.error(.conflict, "a node cannot remove itself; use 'espymetrics leave' to take it out gracefully"))
-        }
-        let status = gossip.members.first(where: { $0.name == node })?.status.rawValue ?? coordinator.knownStatus(of: node)?.rawValue
-        guard let status else {
-            return reply(.error(.notFound, "no member named '\(node)' is known to this node"))
-        }
-        guard status != "alive" else {
-            return reply(.error(.conflict, "'\(node)' is alive; stop it first, or run 'espymetrics leave' on it to hand its data off"))
-        }
-        guard gossip.forceLeave(node) else { return reply(.error(.serviceUnavailable, "gossip is not running")) }
-        coordinator.markRemoved(node, now: Timestamp.now())
-        logger.warning("member removed by operator; its partitions move to the remaining members", metadata: ["gossip/member": "\(node)"])
-        var answer = JSONObject()
-        answer.add("removed", node)
-        answer.add("view_digest", coordinator.partitionSummary.viewDigest)
-        reply(.json(.ok, answer.body))
-    }
-
-    /// `POST /v1/cluster/leave`: this node hands its partitions off and stops (like SIGTERM).
-    private func serveLeave(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        guard !shutdownStarted else { return reply(.error(.conflict, "this node is already stopping")) }
-        var answer = JSONObject()
-        answer.add("leaving", config.name)
-        answer.add("partitions_held", shard?.digests.count ?? 0)
-        reply(.json(.accepted, answer.body))
-        // After the reply is on its way: the leave stops gossip and, in the end, HTTP.
-        if let later = try? Timer(loop: loop) {
-            leaveTimers.append(later)
-            later.start(after: 0) { [unowned self] in leave(reason: "requested over HTTP") }
-        }
-    }
-
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip?.members ?? [])))
     }
@@ -339,50 +264,6 @@ public final class Node {
         shutdownStarted = true
         logger.info("stopping without handoff: partitions stay with this node until it returns", metadata: ["signal": "\(signal)"])
         shutdown(leavingTheCluster: false)
-    }
-
-    /// A graceful leave: gossip tells the cluster this node is going, so its partitions move to
-    /// their runners-up; repair pushes to them whatever they lack and drops each partition once
-    /// confirmed; then the node stops. Bounded by `repair.leave_timeout_ms`.
-    private func leave(reason: String) {
-        guard !shutdownStarted, let coordinator, let repairer else { return }
-        shutdownStarted = true
-        let successors = coordinator.view.owners.filter { $0.name != coordinator.selfName && $0.status.isRoutable }
-        guard !successors.isEmpty, let shard, !shard.digests.isEmpty else {
-            logger.info("leaving: nothing to hand off", metadata: ["cluster/reason": "\(reason)"])
-            return shutdown()
-        }
-        let partitions = shard.digests.count
-        logger.info("leaving: handing partitions off before stopping", metadata: [
-            "cluster/reason": "\(reason)", "cluster/partitions": "\(partitions)", "storage/records": "\(shard.recordCount)",
-        ])
-        membershipTimer?.close()
-        membershipTimer = nil
-        gossip?.leave { [self] in gossip = nil }
-        coordinator.beginLeaving(now: Timestamp.now())
-        let startedAt = loop.nowMilliseconds
-        let deadline = UInt64(config.leaveTimeoutMilliseconds)
-        var finished = false
-        func finish(_ message: String) {
-            guard !finished else { return }
-            finished = true
-            for timer in leaveTimers { timer.close() }
-            leaveTimers = []
-            logger.info("\(message)", metadata: ["cluster/partitions_left": "\(self.shard?.digests.count ?? 0)",
-                                                  "cluster/ms": "\(loop.nowMilliseconds - startedAt)"])
-            shutdown()
-        }
-        if let progress = try? Timer(loop: loop) {
-            progress.start(after: 5_000, repeat: 5_000) { [unowned self] in
-                let left = self.shard?.digests.count ?? 0
-                logger.info("leaving: handoff progress", metadata: [
-                    "cluster/partitions_done": "\(partitions - left)", "cluster/partitions_left": "\(left)",
-                ])
-                if loop.nowMilliseconds - startedAt >= deadline { finish("leaving: handoff timed out; stopping anyway") }
-            }
-            leaveTimers.append(progress)
-        }
-        repairer.handOffEverything { finish("leaving: every partition handed off") }
     }
 
     /// Stops: HTTP stops accepting and in-flight requests finish, then the shard closes cleanly.
