@@ -191,3 +191,32 @@ final class ReadLoad {
         return lock.withLock { (checks, wrong) }
     }
 }
+
+/// Posts profiles to one node batch after batch on a background thread, so that a test can
+/// break the cluster while batches are in flight; remembers every batch not acknowledged.
+final class BackgroundIngest {
+    private let lock = NSLock()
+    private var postedCount = 0
+    private var refusedBatches: [String] = []
+    private var thread: Thread?
+
+    init(_ profiles: [ProfileGenerator.Profile], through node: NodeProcess, batch: Int) {
+        let thread = Thread { [self] in
+            for start in stride(from: 0, to: profiles.count, by: batch) {
+                let body = profiles[start..<min(start + batch, profiles.count)].map(\.json).joined(separator: "\n")
+                let response = try? node.request("POST", "/v1/import", body: Array(body.utf8))
+                lock.withLock {
+                    if response?.status != 200 { refusedBatches.append("batch at \(start): \(response?.bodyText ?? "no answer")") }
+                    postedCount = min(start + batch, profiles.count)
+                }
+            }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Records posted so far (answered, acknowledged or not).
+    var posted: Int { lock.withLock { postedCount } }
+    var refused: [String] { lock.withLock { refusedBatches } }
+    var isFinished: Bool { thread?.isFinished ?? true }
+}
