@@ -101,6 +101,11 @@ final class RepairTests: XCTestCase {
         let load = ReadLoad(harness: cluster, names: six + ["n7"], truth: expected)
         load.start()
         XCTAssertTrue(cluster.waitUntil(30) { cluster.alive(seenBy: "n1").contains("n7") }, "n7 did not join")
+        // A download coordinated by n7 while it catches up: what it may not serve itself comes
+        // from other replicas, every record once.
+        let lines = try cluster["n7"].request("GET", "/v1/download/import").bodyText.split(separator: "\n")
+        XCTAssertEqual(lines.count, 100_000)
+        XCTAssertEqual(Set(lines).count, 100_000, "a record came twice")
         assertConverged(records: 100_000, within: 120)
         let duringJoin = load.stop()
         XCTAssertGreaterThan(duringJoin.checks, 20)
