@@ -64,8 +64,8 @@ public final class ClusterCoordinator: RecordStore {
     public var membershipSettled = false
     /// Set by a graceful leave: this node releases every partition and hands them off.
     public internal(set) var isLeaving = false
-    /// Called after the partition map changed, or a member became reachable again, so repair
-    /// starts comparing and moving data.
+    /// Called after the partition map changed or a member became reachable or unreachable, so
+    /// repair compares again.
     public var onPlacementChange: (() -> Void)?
     /// Replicas that recently declined a read (catching up, or not owners in their own view):
     /// skipped when planning for a while, instead of being asked and declining on every query.
@@ -118,7 +118,7 @@ public final class ClusterCoordinator: RecordStore {
         // The view's digest covers exactly what placement depends on, so the (costlier) map is
         // rebuilt only when ownership really changed.
         let ownershipChanged = next.digest != view.digest
-        let returned = !next.routableMembers.isSubset(of: view.routableMembers)
+        let routingChanged = next.routableMembers != view.routableMembers
         view = next
         if ownershipChanged {
             map = PartitionMap(view: next, replicasPerDatacenter: replicasPerDatacenter)
@@ -139,9 +139,10 @@ public final class ClusterCoordinator: RecordStore {
                 "cluster/gained": "\(gained)", "cluster/owned": "\(owned.lazy.filter { $0 }.count)",
             ])
             onPlacementChange?()
-        } else if returned {
-            // A replica is back (restarted, or a network partition healed): compare now rather
-            // than at the next interval, so whatever either side missed moves soon.
+        } else if routingChanged {
+            // A replica is back (restarted, or a network partition healed): compare now, so
+            // whatever either side missed moves soon. Or one is gone: a partition that was
+            // waiting only on it to catch up can be declared caught up with the rest.
             onPlacementChange?()
         }
     }

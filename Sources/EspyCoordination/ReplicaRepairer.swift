@@ -108,6 +108,7 @@ public final class ReplicaRepairer {
     private func compareDigests(with peer: MemberName, partitions: [Int]) {
         guard let address = coordinator.httpAddresses[peer] else {
             round?.onDigestsFailed(from: peer)
+            logger.info("repair: no HTTP address for a peer; compared again next round", metadata: ["cluster/node": "\(peer)"])
             return
         }
         let body = Array(InternalWire.partitionsParameter(partitions).utf8)
@@ -118,7 +119,13 @@ public final class ReplicaRepairer {
                 startTasks()
             } else {
                 round!.onDigestsFailed(from: peer)
-                logger.debug("repair: digests unavailable", metadata: ["cluster/node": "\(peer)"])
+                let reason: String
+                switch result {
+                case .success(let response): reason = "status \(response.status)"
+                case .failure(let error): reason = "\(error)"
+                }
+                logger.info("repair: a peer did not send its digests; compared again next round",
+                            metadata: ["cluster/node": "\(peer)", "cluster/reason": "\(reason)"])
             }
             finishIfDone()
         }

@@ -14,7 +14,9 @@ final class ShardedClusterTests: XCTestCase {
     override func tearDown() {
         if (testRun?.failureCount ?? 0) > 0 {
             for (name, node) in nodes.sorted(by: { $0.key < $1.key }) {
-                let notable = node.log.split(separator: "\n").filter { $0.contains(" warning ") || $0.contains(" error ") }
+                let notable = node.log.split(separator: "\n").filter {
+                    !$0.contains("http/path=") && ($0.contains(" warning ") || $0.contains(" error ") || $0.contains("cluster/"))
+                }
                 print("warnings and errors of \(name):\n" + notable.joined(separator: "\n"))
             }
         }
