@@ -26,7 +26,9 @@ public final class ReplicaRepairer {
     private var roundStartedAt: UInt64 = 0
     private var roundRequested = true
     private var lastRoundAt: UInt64 = 0
+    /// This round's reconciliations, in the order the digests came; `nextTask` is the first not started.
     private var tasks: [RepairRound.Task] = []
+    private var nextTask = 0
     private var tasksRunning = 0
     private var dropping = false
     /// Whether the last round settled anything; if not, busy rounds slow down (a peer that keeps
@@ -132,8 +134,9 @@ public final class ReplicaRepairer {
     }
 
     private func startTasks() {
-        while tasksRunning < ReplicaRepairer.concurrentTasks, !tasks.isEmpty {
-            let task = tasks.removeFirst()
+        while tasksRunning < ReplicaRepairer.concurrentTasks, nextTask < tasks.count {
+            let task = tasks[nextTask]
+            nextTask += 1
             tasksRunning += 1
             reconcile(task) { [self] succeeded in
                 tasksRunning -= 1
@@ -151,6 +154,8 @@ public final class ReplicaRepairer {
     private func finishIfDone() {
         guard let finished = round, finished.isFinished, tasksRunning == 0 else { return }
         round = nil
+        tasks = []
+        nextTask = 0
         let now = coordinator.loop.nowMilliseconds
         lastRoundAt = now
         metrics.rounds.increment()
