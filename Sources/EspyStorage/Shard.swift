@@ -110,7 +110,9 @@ public final class Shard {
 
     private func startNextWrite() {
         guard !writeInFlight, let writer else { return }
-        if queuedWrites.isEmpty, !queuedWriterJobs.isEmpty {
+        // A job waiting goes before the next group commit: under a steady ingest the write
+        // queue is never empty, and hints and drops must not wait for a lull.
+        if !queuedWriterJobs.isEmpty {
             writeInFlight = true
             queuedWriterJobs.removeFirst()(writer)
             return
@@ -141,7 +143,7 @@ public final class Shard {
         }
     }
 
-    /// Runs `work` on the writer connection, off the loop, after the writes queued before it.
+    /// Runs `work` on the writer connection, off the loop, between two group commits.
     func withWriter<T>(_ work: @escaping (ShardWriter) throws(StorageError) -> T,
                        completion: @escaping (Result<T, StorageError>) -> Void) {
         guard !isClosed else {
