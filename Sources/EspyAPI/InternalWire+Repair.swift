@@ -45,6 +45,13 @@ extension InternalWire {
     /// another replica for them.
     public static let unavailableHeader = "X-Espy-Unavailable"
 
+    /// The partitions named in an `X-Espy-Unavailable` value (none without the header); nil if
+    /// the value is not a partition list.
+    public static func declinedPartitions(_ header: String?, partitionCount: Int) -> [Int]? {
+        guard let header else { return [] }
+        return try? parsePartitions(header, partitionCount: partitionCount)
+    }
+
     /// On a diff answer: the buckets whose digests differed, comma-separated.
     public static let differingBucketsHeader = "X-Espy-Buckets"
 

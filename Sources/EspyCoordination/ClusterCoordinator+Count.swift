@@ -89,8 +89,8 @@ extension ClusterCoordinator {
         metrics.subRequests.increment()
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
         client.request(.get, path + "?" + ClusterCoordinator.parameters(query, partitions: partitions), to: address) { result in
-            guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
-            let unavailable = ClusterCoordinator.declined(in: response)
+            guard case .success(let response) = result, response.status == 200,
+                  let unavailable = self.declined(in: response) else { return completion(nil) }
             if query.limit == nil {
                 completion(InternalWire.decodeCount(response.body).map { (.counts($0), unavailable) })
             } else {
@@ -99,10 +99,10 @@ extension ClusterCoordinator {
         }
     }
 
-    /// The partitions a peer declined to answer for (`X-Espy-Unavailable`).
-    static func declined(in response: HTTPResponseParser.Response) -> [Int] {
-        guard let header = response.headers[InternalWire.unavailableHeader] else { return [] }
-        return header.split(separator: ",").compactMap { Int($0) }
+    /// The partitions a peer declined to answer for (`X-Espy-Unavailable`); nil when the header
+    /// is malformed, so that the answer counts as failed rather than covering what it did not.
+    func declined(in response: HTTPResponseParser.Response) -> [Int]? {
+        InternalWire.declinedPartitions(response.headers[InternalWire.unavailableHeader], partitionCount: partitionCount)
     }
 
     static func parameters(_ query: CountQuery, partitions: [Int]) -> String {

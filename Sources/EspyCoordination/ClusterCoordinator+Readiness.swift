@@ -41,8 +41,10 @@ extension ClusterCoordinator {
 
     /// `node` declined these partitions: plan around it for a while.
     func remember(declined partitions: [Int], by node: MemberName) {
+        let new = partitions.map { PartitionReplica(partition: $0, member: node) }.filter { !declinedElsewhere.contains($0) }
+        guard !new.isEmpty else { return }
         if declinedElsewhere.isEmpty { declinedSinceMilliseconds = loop.nowMilliseconds }
-        for partition in partitions { declinedElsewhere.insert(PartitionReplica(partition: partition, member: node)) }
+        declinedElsewhere.formUnion(new)
     }
 
     /// Partitions every replica of which is alive, readable and not catching up, as far as

@@ -55,6 +55,7 @@ public final class ClusterCoordinator: RecordStore {
     public internal(set) var catchingUp: Set<Int> {
         didSet {
             if catchingUp.isEmpty { catchUpTotal = 0 } else if catchingUp.count > oldValue.count { catchUpTotal += catchingUp.count - oldValue.count }
+            readinessGeneration += 1
         }
     }
     /// Partitions gained since `catchingUp` was last empty: the denominator of catch-up progress.
@@ -69,14 +70,19 @@ public final class ClusterCoordinator: RecordStore {
     public var onPlacementChange: (() -> Void)?
     /// Replicas that recently declined a read (catching up, or not owners in their own view):
     /// skipped when planning for a while, instead of being asked and declining on every query.
-    var declinedElsewhere: Set<PartitionReplica> = []
+    var declinedElsewhere: Set<PartitionReplica> = [] {
+        didSet { readinessGeneration += 1 }
+    }
     var declinedSinceMilliseconds: UInt64 = 0
+    /// Changes whenever `catchingUp` or `declinedElsewhere` does: the cached plan is keyed on
+    /// it, so a count does not rebuild (or hash) thousands of replicas to find the plan fresh.
+    private var readinessGeneration = 0
     static let declinedMemoryMilliseconds: UInt64 = 5_000
 
     private struct PlanKey: Equatable {
         let mapDigest: UInt64
         let routable: Set<MemberName>
-        let declined: Set<PartitionReplica>
+        let readinessGeneration: Int
     }
 
     public var partitionCount: Int { shard.settings.partitionCount }
@@ -171,9 +177,9 @@ public final class ClusterCoordinator: RecordStore {
         if !declinedElsewhere.isEmpty && loop.nowMilliseconds - declinedSinceMilliseconds > Self.declinedMemoryMilliseconds {
             declinedElsewhere = []
         }
-        let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
-        let key = PlanKey(mapDigest: map.digest, routable: routable, declined: catchingUp)
+        let key = PlanKey(mapDigest: map.digest, routable: routable, readinessGeneration: readinessGeneration)
         if let cached = cachedPlan, cached.key == key { return cached.plan }
+        let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
         let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName, routable: routable,
                              catchingUp: catchingUp)
         cachedPlan = (key, plan)

@@ -110,10 +110,10 @@ final class ClusterExportStream: ResponseBodyStream {
         let query = CountQuery(since: since, until: until)
         var target = "/internal/v1/export?" + ClusterCoordinator.parameters(query, partitions: read.partitions)
         if let cursor = read.cursor { target += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
-        coordinator.client.request(.get, target, to: address) { result in
-            guard case .success(let response) = result, response.status == 200 else { return completion(nil) }
-            completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor),
-                        ClusterCoordinator.declined(in: response)))
+        coordinator.client.request(.get, target, to: address) { [coordinator] result in
+            guard case .success(let response) = result, response.status == 200,
+                  let unavailable = coordinator.declined(in: response) else { return completion(nil) }
+            completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor), unavailable))
         }
     }
 
