@@ -1,5 +1,6 @@
 import EspyCluster
 import EspyCore
+import EspyTestRandom
 
 /// Small builders shared by the cluster tests, so each test reads as its scenario.
 enum ClusterFixtures {
@@ -31,20 +32,5 @@ enum ClusterFixtures {
             member("b1", "dc-b"), member("b2", "dc-b"),
             member("c1", "dc-c"), member("c2", "dc-c"),
         ], partitionCount: 64)
-    }
-}
-
-/// A seeded generator, so randomized tests fail the same way every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import EspyCluster
 import EspyCore
+import EspyTestRandom
 import XCTest
 
 final class CountMergeTests: XCTestCase {

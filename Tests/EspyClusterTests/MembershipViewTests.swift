@@ -1,4 +1,5 @@
 import EspyCluster
+import EspyTestRandom
 import XCTest
 
 final class MembershipViewTests: XCTestCase {

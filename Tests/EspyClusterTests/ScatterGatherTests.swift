@@ -1,5 +1,6 @@
 import EspyCluster
 import EspyCore
+import EspyTestRandom
 import XCTest
 
 /// Plans, answers and merges whole queries over a simulated 200-node cluster whose replicas hold

@@ -1,4 +1,5 @@
 import EspyCore
+import EspyTestRandom
 import XCTest
 
 final class TimestampTests: XCTestCase {
@@ -153,20 +154,5 @@ final class TimestampTests: XCTestCase {
     func testOrdering() throws {
         XCTAssertLessThan(try Timestamp(parsing: "2026-01-01T00:00:00Z"), try Timestamp(parsing: "2026-01-01T00:00:00.000001Z"))
         XCTAssertLessThan(Timestamp(microseconds: -5), Timestamp(microseconds: 0))
-    }
-}
-
-/// A small deterministic generator, so every run sees the same "random" inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,19 +1,8 @@
 @testable import EspyGossip
 import EspyGossipWire
+import EspyTestRandom
 import XCTest
 
-/// SplitMix64, so every test run makes the same random choices.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Peer "b" lives at slot 2, "c" at 3 …; "a" (slot 1) is the instance under test.
 func slot(of name: String) -> UInt8 {
@@ -37,7 +26,7 @@ let protocolThreeVersions = ProtocolVersions(protocolMin: 1, protocolMax: 3, pro
 /// One instance under test with its own clock and generator.
 struct Harness {
     var instance: GossipInstance
-    var rng = TestRandom(state: 7)
+    var rng = SplitMix64(seed: 7)
     var now = GossipInstant.zero
     /// What `start` returned.
     var started: [GossipDirective] = []

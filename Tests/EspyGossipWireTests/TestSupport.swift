@@ -1,4 +1,5 @@
 @testable import EspyGossipWire
+import EspyTestRandom
 import XCTest
 
 /// Bytes from hex text; spaces and newlines are ignored so vectors can be laid out like the spec.
@@ -54,18 +55,7 @@ func XCTAssertThrowsAnyWireError<T>(_ body: @autoclosure () throws -> T,
     }
 }
 
-/// SplitMix64: a tiny deterministic generator so fuzz and random-data tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94d0_49bb_1331_11eb
-        return mixed ^ (mixed >> 31)
-    }
-
+extension SplitMix64 {
     mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
     }

@@ -1,19 +1,15 @@
-/// A small, fast, seedable generator (SplitMix64) so simulation runs are reproducible:
-/// the same seed gives the same stream on every platform and in every process.
+import EspyTestRandom
+
+/// The simulation's seeded stream (SplitMix64), so runs are reproducible: the same seed gives
+/// the same stream on every platform and in every process.
 public struct SimulationRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var source: SplitMix64
 
     public init(seed: UInt64) {
-        state = seed
+        source = SplitMix64(seed: seed)
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { source.next() }
 
     /// True with probability `probability`.
     public mutating func chance(_ probability: Double) -> Bool {

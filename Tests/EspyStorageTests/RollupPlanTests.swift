@@ -1,5 +1,6 @@
 import EspyCore
 @testable import EspyStorage
+import EspyTestRandom
 import XCTest
 
 final class RollupPlanTests: XCTestCase {
@@ -62,7 +63,7 @@ final class RollupPlanTests: XCTestCase {
 
     /// Whole days plus edges cover exactly [since, until), every instant once.
     func testPlanCoversTheRangeExactlyOnce() {
-        var random = SeededGenerator(seed: 1)
+        var random = SplitMix64(seed: 1)
         for _ in 0..<2000 {
             // Some bounds on whole seconds or midnights, where edges vanish.
             let granularity = [1, Timestamp.microsecondsPerSecond, day][Int.random(in: 0...2, using: &random)]

@@ -1,6 +1,7 @@
 import EspyCore
 import EspyStorage
 import EspyTestKit
+import EspyTestRandom
 import XCTest
 
 final class ShardCountTests: XCTestCase {
@@ -211,7 +212,7 @@ final class ShardCountTests: XCTestCase {
             XCTAssertEqual(outcome.inserted, min(250, generated.count - start))
         }
         XCTAssertEqual(try harness.recordCount, 2000)
-        var random = SeededGenerator(seed: 2026)
+        var random = SplitMix64(seed: 2026)
         func randomBound() -> Timestamp? {
             switch Int.random(in: 0..<10, using: &random) {
             case 0: return nil
@@ -239,7 +240,7 @@ final class ShardCountTests: XCTestCase {
     func testRandomRangesOnAnUndeclaredPathAndWithLimitsMatchBruteForce() throws {
         let generated = RecordFactory.generate(count: 600, start: Fixture.baseTime, spanDays: 5, seed: 11)
         _ = try harness.write(generated.map(\.record))
-        var random = SeededGenerator(seed: 99)
+        var random = SplitMix64(seed: 99)
         for _ in 0..<60 {
             let a = Fixture.baseTime.microseconds + Int64.random(in: (-Fixture.day)...(6 * Fixture.day), using: &random)
             let b = Fixture.baseTime.microseconds + Int64.random(in: (-Fixture.day)...(6 * Fixture.day), using: &random)

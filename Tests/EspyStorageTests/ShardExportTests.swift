@@ -2,6 +2,7 @@ import EspyCore
 import EspyStorage
 import EspyTestKit
 import Foundation
+import EspyTestRandom
 import XCTest
 
 final class ShardExportTests: XCTestCase {
@@ -20,7 +21,7 @@ final class ShardExportTests: XCTestCase {
     /// 300 records over three days; every third record shares its time with the one before,
     /// as records of one uploaded batch do, so (server_time, id) order needs the id.
     private func writeRecords() throws -> [PreparedRecord] {
-        var random = SeededGenerator(seed: 3)
+        var random = SplitMix64(seed: 3)
         var records: [PreparedRecord] = []
         var time = Fixture.baseTime.microseconds
         for i in 0..<300 {

@@ -2,6 +2,7 @@ import EspyCore
 import EspyStorage
 import EspyTestKit
 import Foundation
+import EspyTestRandom
 import XCTest
 
 /// A real shard on a real SQLite file in a temporary directory, driven from the test thread
@@ -174,28 +175,13 @@ struct GeneratedRecord {
     }
 }
 
-/// A small deterministic generator, so every run sees the same "random" data.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum RecordFactory {
     static let systems = ["Linux", "Darwin", "Windows", "line\nbreak \"quoted\""]
 
     /// `count` distinct profile-like records with times in `[start, start + span)`, some lacking
     /// `uname` or `python`, and some stamped exactly at midnight.
     static func generate(count: Int, start: Timestamp, spanDays: Int64, seed: UInt64) -> [GeneratedRecord] {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         return (0..<count).map { index in
             let offset: Int64
             if index % 97 == 0 {

@@ -1,17 +1,14 @@
+import EspyTestRandom
+
 /// Deterministic Python environment profiles shaped like the original collector's, for tests
 /// that need many realistic records and the ground truth about them.
 public struct ProfileGenerator {
-    private var state: UInt64
+    private var random: SplitMix64
 
-    public init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+    public init(seed: UInt64) { random = SplitMix64(seed: seed &* 6364136223846793005 &+ 1442695040888963407) }
 
     public mutating func next(below bound: Int) -> Int {
-        // SplitMix64: small, seedable, good enough for test data.
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int((z ^ (z >> 31)) % UInt64(bound))
+        Int(random.next() % UInt64(bound))
     }
 
     public struct Profile {
