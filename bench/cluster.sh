@@ -10,12 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-BIN=${ESPYMETRICS_BIN:-.build-release/release/espymetrics}
-RECORDS=${RECORDS:-1000000}
-DURATION=${DURATION:-10}
-OUT=${OUT:-bench/out}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
 require_binary "$BIN"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 

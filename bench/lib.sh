@@ -1,4 +1,13 @@
-# Shared by bench/run.sh and bench/cluster.sh; sourced, not run.
+# Shared by the bench/ scripts; sourced, not run, from the repository root.
+
+# Settings every script takes from the environment. RECORDS defaults to DEFAULT_RECORDS when
+# the script set one before sourcing this file.
+BIN=${ESPYMETRICS_BIN:-.build-release/release/espymetrics}
+RECORDS=${RECORDS:-${DEFAULT_RECORDS:-1000000}}
+DURATION=${DURATION:-10}
+OUT=${OUT:-bench/out}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 
 # wrk's "Requests/sec" and latency percentiles (wrk --latency output in $1), in ms.
 wrk_summary() {

@@ -18,14 +18,9 @@
 # Waits time out after WAIT_TIMEOUT seconds (default 1200) with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DEFAULT_RECORDS=2000000
 . bench/lib.sh
-BIN=${ESPYMETRICS_BIN:-.build-release/release/espymetrics}
-RECORDS=${RECORDS:-2000000}
-DURATION=${DURATION:-10}
-OUT=${OUT:-bench/out}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-1200}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
 
 if [ -z "${ESPYMETRICS_BIN:-}" ] && [ ! -x "$BIN" ]; then
   echo "building the release binary (several minutes)..." >&2

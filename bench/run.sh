@@ -10,15 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-BIN=${ESPYMETRICS_BIN:-.build-release/release/espymetrics}
-RECORDS=${RECORDS:-1000000}
-DURATION=${DURATION:-10}
-OUT=${OUT:-bench/out}
 NODE_PORT=18888
 NGINX_PORT=18880
 BASE=http://127.0.0.1:$NODE_PORT
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
 
 for tool in wrk nginx hyperfine sqlite3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx-light hyperfine sqlite3 >/dev/null; break; }
