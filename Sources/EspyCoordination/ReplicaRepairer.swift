@@ -214,7 +214,7 @@ public final class ReplicaRepairer {
 /// What repair counts, for /metrics.
 struct RepairMetrics {
     let rounds = Counter(label: "espymetrics_repair_rounds_total")
-    let roundDuration = Metrics.Timer(label: "espymetrics_repair_round_duration")
+    let roundDuration = Metrics.Timer(label: "espymetrics_repair_round_duration_seconds")
     let recordsPulled = Counter(label: "espymetrics_repair_records_pulled_total")
     let recordsPushed = Counter(label: "espymetrics_repair_records_pushed_total")
     let bytesMoved = Counter(label: "espymetrics_repair_bytes_total")
