@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, top to bottom; each target depends only on targets above it.
 //   C shims (CLibUV, CHTTPParser, CSQLite)  →  EspyCore (pure model)
 //   EspyLoop (sole libuv user)  →  EspyHTTP (sans-I/O HTTP)  →  EspyHTTPServer / EspyHTTPClient (HTTP on the loop)
-//   EspyGossipWire (memberlist wire format, pure)
+//   EspyGossipWire (memberlist wire format, pure)  →  EspyGossip (SWIM core, pure)
+//   EspyCluster (placement, membership reaction, planning, pure)  →  EspyGossipCluster (gossip events → member changes)
 //   EspyStorage (sole SQLite user)  →  EspyAPI (/v1 endpoints)  →  EspyNode (wiring)  →  espymetrics (CLI)
 let package = Package(
     name: "EspyMetrics",
@@ -31,6 +32,7 @@ let package = Package(
         .target(name: "EspyGossip", dependencies: ["EspyGossipWire"]),
         .target(name: "EspyHTTP", dependencies: ["CHTTPParser", "EspyCore"]),
         .target(name: "EspyCluster", dependencies: ["EspyCore"]),
+        .target(name: "EspyGossipCluster", dependencies: ["EspyCore", "EspyCluster", "EspyGossip", "EspyGossipWire"]),
         .target(name: "EspyHTTPServer", dependencies: [
             "EspyLoop", "EspyHTTP", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,7 +51,7 @@ let package = Package(
         ]),
         .target(name: "EspyNode", dependencies: [
             "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire", "EspyGossip",
-            "EspyCluster", "EspyCoordination", "EspyHTTPClient",
+            "EspyCluster", "EspyGossipCluster", "EspyCoordination", "EspyHTTPClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -65,11 +67,13 @@ let package = Package(
 
         .target(name: "EspyTestRandom", path: "Tests/EspyTestRandom"),
         .target(name: "EspyTestKit", dependencies: ["EspyLoop", "EspyTestRandom"], path: "Tests/EspyTestKit"),
-        .target(name: "EspySimulation", dependencies: ["EspyGossip", "EspyGossipWire", "EspyTestRandom"], path: "Tests/EspySimulation"),
+        .target(name: "EspySimulation", dependencies: [
+            "EspyCore", "EspyGossip", "EspyGossipWire", "EspyCluster", "EspyGossipCluster", "EspyTestRandom",
+        ], path: "Tests/EspySimulation"),
         .testTarget(name: "EspyCoreTests", dependencies: ["EspyCore", "EspyTestRandom"]),
         .testTarget(name: "EspyGossipWireTests", dependencies: ["EspyGossipWire", "EspyTestRandom"]),
         .testTarget(name: "EspyGossipTests", dependencies: ["EspyGossip", "EspyTestRandom"]),
-        .testTarget(name: "EspySimulationTests", dependencies: ["EspySimulation", "EspyGossip"]),
+        .testTarget(name: "EspySimulationTests", dependencies: ["EspySimulation", "EspyGossip", "EspyCluster"]),
         .testTarget(name: "EspyClusterTests", dependencies: ["EspyCluster", "EspyTestRandom"]),
         .testTarget(name: "EspyLoopTests", dependencies: ["EspyLoop", "EspyTestKit"]),
         .testTarget(name: "EspyHTTPTests", dependencies: ["EspyHTTP"]),

@@ -35,6 +35,11 @@ public struct QueryPlan: Sendable {
     private let candidates: [Int: [MemberName]]
     private var tried: [Int: [MemberName]] = [:]
     private var inFlight: [Int: SubRequest] = [:]
+    /// Per partition, how many sub-requests in flight cover it (more than one once hedged).
+    private var covering: [Int] = []
+    /// Sub-requests already hedged, and the hedges themselves: each is hedged at most once.
+    private var hedged: Set<Int> = []
+    private var resend: [SubRequest] = []
     /// Indexed by partition number: a flag array, because every query touches every partition
     /// and hashing 4096 integers into a Set per query was most of a count's cost when measured.
     private var answered: [Bool] = []
@@ -80,6 +85,7 @@ public struct QueryPlan: Sendable {
         self.partitionsPlanned = planned
         precondition((planned.first ?? 0) >= 0, "partitions are numbered from 0")
         self.answered = Array(repeating: false, count: (planned.last ?? -1) + 1)
+        self.covering = Array(repeating: 0, count: (planned.last ?? -1) + 1)
         self.candidates = candidates
         self.initialSubRequests = assign(planned)
     }
@@ -104,15 +110,53 @@ public struct QueryPlan: Sendable {
             .map(\.member)
     }
 
-    /// The sub-request's answer arrived.
+    /// The sub-request's answer arrived. It is merged only if none of its partitions has been
+    /// answered by another sub-request (a hedge, or the request a hedge raced); the requests it
+    /// overlaps are given up, so a partition is never counted twice and a straggler whose
+    /// partitions are all answered does not hold the query open.
     public mutating func onAnswer(of id: Int) -> AnswerDisposition {
-        guard let request = inFlight.removeValue(forKey: id) else { return .discard }
-        for partition in request.partitions where !answered[partition] {
+        guard let request = removeInFlight(id), !request.partitions.contains(where: { answered[$0] }) else { return .discard }
+        for partition in request.partitions {
             answered[partition] = true
             answeredCount += 1
         }
         nodesAnswered.insert(request.node)
+        // Only hedging makes sub-requests overlap; without it nothing else covers these partitions.
+        guard request.partitions.contains(where: { covering[$0] > 0 }) else { return .merge }
+        let overlapping = inFlight.values.filter { $0.partitions.contains { answered[$0] } }.map(\.id).sorted()
+        var orphans: [Int] = []
+        for other in overlapping { orphans += removeInFlight(other)?.partitions ?? [] }
+        // A hedge that failed left its partitions to the request it hedged; given up now, they
+        // need another replica.
+        resend += assign(orphans.sorted())
         return .merge
+    }
+
+    /// Whether `id` was hedged, or is a hedge.
+    public func isHedged(_ id: Int) -> Bool { hedged.contains(id) }
+
+    /// Sub-requests to send that the plan made on its own while taking an answer (only plans
+    /// that hedge make any); the caller sends them after each `onAnswer`.
+    public mutating func takeResend() -> [SubRequest] {
+        defer { resend = [] }
+        return resend
+    }
+
+    /// Sub-request `id` has been outstanding for long: the same partitions are asked of their
+    /// next replicas too, and whichever answers first is taken. Hedges only where every one of
+    /// its partitions has another replica to ask (otherwise the first answer is the only way);
+    /// each request is hedged once, and hedges are not hedged again. Returns what to send.
+    public mutating func hedge(_ id: Int) -> [SubRequest] {
+        guard let request = inFlight[id], !hedged.contains(id) else { return [] }
+        hedged.insert(id)
+        var next: [(partition: Int, node: MemberName)] = []
+        for partition in request.partitions {
+            guard let replica = nextCandidate(for: partition) else { return [] }
+            next.append((partition, replica))
+        }
+        let requests = send(next)
+        hedged.formUnion(requests.map(\.id))
+        return requests
     }
 
     /// Sub-request `id` reached its node, which declined `partitions` (it may not be read for
@@ -122,7 +166,8 @@ public struct QueryPlan: Sendable {
     public mutating func decline(_ partitions: [Int], in id: Int) -> [SubRequest] {
         guard let request = inFlight[id], !partitions.isEmpty else { return [] }
         let declined = Set(partitions).intersection(request.partitions)
-        inFlight[id] = SubRequest(id: id, node: request.node, partitions: request.partitions.filter { !declined.contains($0) })
+        _ = removeInFlight(id)
+        addInFlight(SubRequest(id: id, node: request.node, partitions: request.partitions.filter { !declined.contains($0) }))
         return assign(declined.sorted())
     }
 
@@ -136,7 +181,7 @@ public struct QueryPlan: Sendable {
         nodesFailed.formUnion(abandoned.map(\.node))
         var moved: [Int] = []
         for request in abandoned {
-            inFlight.removeValue(forKey: request.id)
+            _ = removeInFlight(request.id)
             moved.append(contentsOf: request.partitions)
         }
         excluded.insert(node)
@@ -158,25 +203,47 @@ public struct QueryPlan: Sendable {
                  nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted())
     }
 
-    /// Gives each partition to its best untried, non-excluded candidate, one sub-request per node.
+    /// Gives each partition not answered and not covered by a sub-request in flight to its best
+    /// untried, non-excluded candidate, one sub-request per node.
     private mutating func assign(_ partitions: [Int]) -> [SubRequest] {
+        var next: [(partition: Int, node: MemberName)] = []
+        for partition in partitions where !answered[partition] && covering[partition] == 0 {
+            if let replica = nextCandidate(for: partition) { next.append((partition, replica)) }
+        }
+        return send(next)
+    }
+
+    private func nextCandidate(for partition: Int) -> MemberName? {
+        let triedSoFar = tried[partition, default: []]
+        guard triedSoFar.count < maxAttemptsPerPartition ?? Int.max else { return nil }
+        return candidates[partition]?.first { !triedSoFar.contains($0) && !excluded.contains($0) }
+    }
+
+    private mutating func send(_ assignments: [(partition: Int, node: MemberName)]) -> [SubRequest] {
         var partitionsByNode: [MemberName: [Int]] = [:]
-        for partition in partitions {
-            let triedSoFar = tried[partition, default: []]
-            guard triedSoFar.count < maxAttemptsPerPartition ?? Int.max,
-                  let next = candidates[partition]?.first(where: { !triedSoFar.contains($0) && !excluded.contains($0) })
-            else { continue }
-            tried[partition, default: []].append(next)
-            partitionsByNode[next, default: []].append(partition)
+        for (partition, node) in assignments {
+            tried[partition, default: []].append(node)
+            partitionsByNode[node, default: []].append(partition)
         }
         var requests: [SubRequest] = []
         for node in partitionsByNode.keys.sorted() {
             let request = SubRequest(id: nextID, node: node, partitions: partitionsByNode[node]!)
             nextID += 1
-            inFlight[request.id] = request
+            addInFlight(request)
             nodesQueried.insert(node)
             requests.append(request)
         }
         return requests
+    }
+
+    private mutating func addInFlight(_ request: SubRequest) {
+        inFlight[request.id] = request
+        for partition in request.partitions { covering[partition] += 1 }
+    }
+
+    private mutating func removeInFlight(_ id: Int) -> SubRequest? {
+        guard let request = inFlight.removeValue(forKey: id) else { return nil }
+        for partition in request.partitions { covering[partition] -= 1 }
+        return request
     }
 }

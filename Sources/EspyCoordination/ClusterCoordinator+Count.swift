@@ -2,6 +2,7 @@ import EspyAPI
 import EspyCluster
 import EspyCore
 import EspyHTTP
+import EspyLoop
 import EspyStorage
 
 extension ClusterCoordinator {
@@ -12,31 +13,41 @@ extension ClusterCoordinator {
         var plan = queryPlan()
         var sums: [CountResult] = []
         var newest: [[RecentRecord]] = []
+        var sentAt: [Int: UInt64] = [:]
+        var hedgeTimer: EspyLoop.Timer?
         var done = false
 
         func finishIfDone() {
             guard plan.isFinished, !done else { return }
             done = true
+            hedgeTimer?.close()
             let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
             if plan.coverage.isPartial { self.metrics.partialAnswers.increment() }
             completion(CountAnswer(result: result, coverage: plan.coverage))
         }
 
         func run(_ subRequest: QueryPlan.SubRequest) {
+            sentAt[subRequest.id] = loop.nowMilliseconds
             ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
+                guard !done else { return }
                 switch answer {
                 case .some(let (partial, unavailable)):
+                    if subRequest.node != self.selfName, let sent = sentAt[subRequest.id] {
+                        self.hedgeTiming.observe(subRequest.node, milliseconds: Double(self.loop.nowMilliseconds - sent))
+                    }
                     if !unavailable.isEmpty {
                         self.remember(declined: unavailable, by: subRequest.node)
                         let moved = plan.decline(unavailable, in: subRequest.id)
                         self.metrics.replans.increment(by: moved.count)
                         for next in moved { run(next) }
                     }
-                    guard plan.onAnswer(of: subRequest.id) == .merge else { return }
-                    switch partial {
-                    case .counts(let counts): sums.append(counts)
-                    case .newest(let records): newest.append(records)
+                    if plan.onAnswer(of: subRequest.id) == .merge {
+                        switch partial {
+                        case .counts(let counts): sums.append(counts)
+                        case .newest(let records): newest.append(records)
+                        }
                     }
+                    for next in plan.takeResend() { run(next) }
                 case .none:
                     let moved = plan.replan(afterFailureOf: subRequest.node)
                     self.metrics.replans.increment(by: moved.count)
@@ -44,6 +55,28 @@ extension ClusterCoordinator {
                 }
                 finishIfDone()
             }
+        }
+
+        /// Stragglers are asked of their next replicas too, each once: the first answer wins.
+        /// Wakes at the earliest moment a pending sub-request becomes a straggler.
+        func hedgeStragglers() {
+            guard !done else { return }
+            let now = loop.nowMilliseconds
+            var nextCheck: UInt64?
+            for pending in plan.pendingSubRequests where pending.node != selfName && !plan.isHedged(pending.id) {
+                guard let sent = sentAt[pending.id] else { continue }
+                let due = sent + UInt64(hedgeTiming.hedgeAfterMilliseconds(pending.node).rounded(.up))
+                guard due <= now else {
+                    nextCheck = min(nextCheck ?? due, due)
+                    continue
+                }
+                let hedges = plan.hedge(pending.id)
+                metrics.hedges.increment(by: hedges.count)
+                for hedge in hedges { run(hedge) }
+            }
+            guard !done, let nextCheck else { return }
+            if hedgeTimer == nil { hedgeTimer = try? EspyLoop.Timer(loop: loop) }
+            hedgeTimer?.start(after: nextCheck - now) { hedgeStragglers() }
         }
 
         let initial = plan.initialSubRequests
@@ -62,6 +95,7 @@ extension ClusterCoordinator {
             return
         }
         for subRequest in initial { run(subRequest) }
+        hedgeStragglers()
         finishIfDone()
     }
 

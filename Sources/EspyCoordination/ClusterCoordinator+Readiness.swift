@@ -4,21 +4,12 @@ import EspyCore
 /// Which partitions this node may be read for, and the membership changes an operator or a
 /// leave makes: what repair and the internal endpoints consult.
 extension ClusterCoordinator {
-    /// A member an operator removed (`espymetrics remove`), even if gossip has forgotten it:
-    /// its partitions move to the others now rather than after the failure timeout.
-    public func markRemoved(_ name: String, now: Timestamp) {
-        guard let member = known[name], member.status != .alive else { return }
-        known[name] = ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http, status: .left, since: now)
-        updateMembership([], now: now)
-    }
-
     /// The last status seen for a member, kept after gossip forgot it.
-    public func knownStatus(of name: String) -> MemberStatus? { known[name]?.status }
+    public func knownStatus(of name: String) -> MemberStatus? { membership.knownStatus(of: MemberName(name)) }
 
     /// Starts a graceful leave: this node's partitions move to the others; repair hands off the data.
     public func beginLeaving(now: Timestamp) {
-        isLeaving = true
-        updateMembership([], now: now)
+        _ = carryOut(membership.beginLeaving(now: now))
     }
 
     /// Splits `partitions` into those this node may be read for and those it must decline.

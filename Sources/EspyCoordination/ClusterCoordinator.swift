@@ -7,24 +7,6 @@ import EspyLoop
 import EspyStorage
 import Logging
 
-/// What the coordinator needs to know about a member, from gossip.
-public struct ClusterMemberInfo: Sendable {
-    public let name: String
-    public let datacenter: String
-    /// Where its HTTP API answers ("host:port"); members without one (a Serf agent) hold no data.
-    public let http: String
-    public let status: MemberStatus
-    public let since: Timestamp
-
-    public init(name: String, datacenter: String, http: String, status: MemberStatus, since: Timestamp) {
-        self.name = name
-        self.datacenter = datacenter
-        self.http = http
-        self.status = status
-        self.since = since
-    }
-}
-
 /// The cluster as a `RecordStore`: places each record on its partition's replicas (this node's
 /// shard directly, peers over `/internal/v1/records`) and acknowledges it once a write quorum
 /// has committed it; answers queries by asking one live replica per partition and merging.
@@ -37,15 +19,15 @@ public final class ClusterCoordinator: RecordStore {
     let quorum: WriteQuorum
     let replicasPerDatacenter: Int
     let logger: Logger
-    let ownershipRule: OwnershipRule
     let metrics = CoordinatorMetrics()
-    public private(set) var view: MembershipView
+    /// Membership as placement and routing see it; changed one member at a time.
+    public internal(set) var membership: ClusterMembership
+    public var view: MembershipView { membership.view }
     private(set) var map: PartitionMap
     private(set) var httpAddresses: [MemberName: SocketAddress] = [:]
-    /// Members ever seen, kept after gossip forgets them (it reaps the dead after ~30 s), so
-    /// that a failed node keeps its partitions until the failure timeout.
-    var known: [String: ClusterMemberInfo] = [:]
     private var cachedPlan: (key: PlanKey, plan: QueryPlan)?
+    /// When a sub-request is slow enough to be asked of another replica too.
+    var hedgeTiming = HedgeTiming()
     /// Per partition: whether this node owns it under `map`.
     private(set) var ownedFlags: [Bool]
 
@@ -64,9 +46,9 @@ public final class ClusterCoordinator: RecordStore {
     /// may lack the peers holding newer data, so nothing may be declared caught up.
     public var membershipSettled = false
     /// Set by a graceful leave: this node releases every partition and hands them off.
-    public internal(set) var isLeaving = false
-    /// Called after the partition map changed or a member became reachable or unreachable, so
-    /// repair compares again.
+    public var isLeaving: Bool { membership.isLeaving }
+    /// Called once a burst of membership changes has settled (the map changed, or a member
+    /// became reachable or unreachable), so repair compares again.
     public var onPlacementChange: (() -> Void)?
     /// Replicas that recently declined a read (catching up, or not owners in their own view):
     /// skipped when planning for a while, instead of being asked and declining on every query.
@@ -81,7 +63,7 @@ public final class ClusterCoordinator: RecordStore {
 
     private struct PlanKey: Equatable {
         let mapDigest: UInt64
-        let routable: Set<MemberName>
+        let routingGeneration: Int
         let readinessGeneration: Int
     }
 
@@ -89,68 +71,74 @@ public final class ClusterCoordinator: RecordStore {
 
     public init(loop: EventLoop, shard: Shard, client: HTTPClient, selfName: String, datacenter: String, http: String,
                 quorum: WriteQuorum, replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
-                ownershipRule: OwnershipRule = OwnershipRule(), logger: Logger) {
+                membershipSettings: ClusterMembership.Settings? = nil, logger: Logger) {
         self.loop = loop
         self.shard = shard
         self.client = client
         self.selfName = MemberName(selfName)
         self.quorum = quorum
         self.replicasPerDatacenter = replicasPerDatacenter
-        self.ownershipRule = ownershipRule
         self.logger = logger
-        view = MembershipView(partitionCount: shard.settings.partitionCount,
-                              members: [Member(name: MemberName(selfName), datacenter: DatacenterName(datacenter), address: http)])
-        map = PartitionMap(view: view, replicasPerDatacenter: replicasPerDatacenter)
+        membership = ClusterMembership(selfName: MemberName(selfName), datacenter: DatacenterName(datacenter), address: http,
+                                       settings: membershipSettings ?? ClusterMembership.Settings(partitionCount: shard.settings.partitionCount))
+        map = PartitionMap(view: membership.view, replicasPerDatacenter: replicasPerDatacenter)
+        httpAddresses[MemberName(selfName)] = try? SocketAddress(parsing: http)
         ownedFlags = Array(repeating: true, count: shard.settings.partitionCount)
         // Whatever the shard holds may have missed writes while this process was not running.
         catchingUp = Set(0..<shard.settings.partitionCount)
         catchUpTotal = shard.settings.partitionCount
     }
 
-    /// Takes the latest gossip view. The partition map is recomputed only when ownership
-    /// changed, which its digest tells.
-    public func updateMembership(_ members: [ClusterMemberInfo], now: Timestamp) {
-        for member in members where !member.http.isEmpty { known[member.name] = member }
-        var next = MembershipView(partitionCount: partitionCount)
-        httpAddresses = [:]
-        for member in known.values {
-            var ownership = ownershipRule.ownership(status: member.status, statusSince: member.since, now: now)
-            if member.name == selfName.rawValue && isLeaving { ownership = .released }
-            guard ownership == .owning || member.status.isRoutable else { continue }
-            next.update(Member(name: MemberName(member.name), datacenter: DatacenterName(member.datacenter),
-                               address: member.http, status: member.status, ownership: ownership))
-            httpAddresses[MemberName(member.name)] = try? SocketAddress(parsing: member.http)
-        }
-        // The view's digest covers exactly what placement depends on, so the (costlier) map is
-        // rebuilt only when ownership really changed.
-        let ownershipChanged = next.digest != view.digest
-        let routingChanged = next.routableMembers != view.routableMembers
-        view = next
-        if ownershipChanged {
-            map = PartitionMap(view: next, replicasPerDatacenter: replicasPerDatacenter)
-            var owned = Array(repeating: false, count: partitionCount)
-            for partition in map.partitions(ownedBy: selfName) { owned[partition] = true }
-            var gained = 0
-            for partition in 0..<partitionCount where owned[partition] != ownedFlags[partition] {
-                if owned[partition] {
-                    catchingUp.insert(partition)
-                    gained += 1
-                } else {
-                    catchingUp.remove(partition)
-                }
+    /// Carries out what membership decided; returns what only the node can act on (waking
+    /// `tick` later, refusing to join, logging an ignored member).
+    func carryOut(_ effects: [ClusterMembership.Effect]) -> [ClusterMembership.Effect] {
+        var forTheNode: [ClusterMembership.Effect] = []
+        for effect in effects {
+            switch effect {
+            case .routingChanged: break
+            case .placementChanged: rebuildPlacement()
+            case .repairRound: onPlacementChange?()
+            case .wake, .refuseToJoin, .ignoring: forTheNode.append(effect)
             }
-            ownedFlags = owned
-            logger.info("partition map changed", metadata: [
-                "cluster/owners": "\(next.owners.count)", "cluster/view": "\(next.digestHex)",
-                "cluster/gained": "\(gained)", "cluster/owned": "\(owned.lazy.filter { $0 }.count)",
-            ])
-            onPlacementChange?()
-        } else if routingChanged {
-            // A replica is back (restarted, or a network partition healed): compare now, so
-            // whatever either side missed moves soon. Or one is gone: a partition that was
-            // waiting only on it to catch up can be declared caught up with the rest.
-            onPlacementChange?()
         }
+        return forTheNode
+    }
+
+    /// Gossip's news of some members, heard together.
+    public func apply(_ changes: [ClusterMembership.Change], now: Timestamp) -> [ClusterMembership.Effect] {
+        for case .reported(let member) in changes where member.name != selfName
+            && httpAddresses[member.name].map({ $0.description != member.address }) ?? true {
+            httpAddresses[member.name] = try? SocketAddress(parsing: member.address)
+        }
+        return carryOut(membership.apply(changes, now: now))
+    }
+
+    /// Time passed: failure timeouts and the end of a coalescing window.
+    public func tick(now: Timestamp) -> [ClusterMembership.Effect] {
+        carryOut(membership.tick(now: now))
+    }
+
+    /// Ownership changed: the map is rebuilt, and the partitions this node gained must catch up.
+    private func rebuildPlacement() {
+        let next = membership.view
+        map = PartitionMap(view: next, replicasPerDatacenter: replicasPerDatacenter)
+        var owned = Array(repeating: false, count: partitionCount)
+        for partition in map.partitions(ownedBy: selfName) { owned[partition] = true }
+        var gained = 0
+        for partition in 0..<partitionCount where owned[partition] != ownedFlags[partition] {
+            if owned[partition] {
+                catchingUp.insert(partition)
+                gained += 1
+            } else {
+                catchingUp.remove(partition)
+            }
+        }
+        ownedFlags = owned
+        metrics.placementRebuilds.increment()
+        logger.info("partition map changed", metadata: [
+            "cluster/owners": "\(next.owners.count)", "cluster/view": "\(next.digestHex)",
+            "cluster/gained": "\(gained)", "cluster/owned": "\(owned.lazy.filter { $0 }.count)",
+        ])
     }
 
     /// What `/v1/cluster/partitions` shows: partitions per owner, partitions short of live
@@ -161,14 +149,12 @@ public final class ClusterCoordinator: RecordStore {
     }
 
     /// Members reads go to: alive ones only, so a query never waits on a node that may be gone.
-    var routable: Set<MemberName> { view.routableMembers.union([selfName]) }
+    var routable: Set<MemberName> { membership.routable }
 
     /// Members writes go to: suspect ones too. A suspicion is often a slow moment, not a
     /// failure; trying costs at most a failed request (which becomes a hint), while skipping
     /// would leave the replica behind until a hint or anti-entropy reaches it.
-    var writable: Set<MemberName> {
-        routable.union(view.members.filter { $0.status == .suspect }.map(\.name))
-    }
+    var writable: Set<MemberName> { membership.writable }
 
     /// A query plan over every partition. Planning 4096 partitions costs far more than a count
     /// answered from rollups, so the plan is built once per map and set of live members and
@@ -177,7 +163,7 @@ public final class ClusterCoordinator: RecordStore {
         if !declinedElsewhere.isEmpty && loop.nowMilliseconds - declinedSinceMilliseconds > Self.declinedMemoryMilliseconds {
             declinedElsewhere = []
         }
-        let key = PlanKey(mapDigest: map.digest, routable: routable, readinessGeneration: readinessGeneration)
+        let key = PlanKey(mapDigest: map.digest, routingGeneration: membership.routingGeneration, readinessGeneration: readinessGeneration)
         if let cached = cachedPlan, cached.key == key { return cached.plan }
         let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
         let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName, routable: routable,

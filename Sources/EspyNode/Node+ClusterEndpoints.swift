@@ -50,15 +50,15 @@ extension Node {
         guard node != config.name else {
             return reply(.error(.conflict, "a node cannot remove itself; use 'espymetrics leave' to take it out gracefully"))
         }
-        let status = gossip.members.first(where: { $0.name == node })?.status.rawValue ?? coordinator.knownStatus(of: node)?.rawValue
+        let status = gossip.members[node]?.status.rawValue ?? coordinator.knownStatus(of: node)?.rawValue
         guard let status else {
             return reply(.error(.notFound, "no member named '\(node)' is known to this node"))
         }
         guard status != "alive" else {
             return reply(.error(.conflict, "'\(node)' is alive; stop it first, or run 'espymetrics leave' on it to hand its data off"))
         }
+        // Gossip reports the removal back to this node too, which releases the member's partitions.
         guard gossip.forceLeave(node) else { return reply(.error(.serviceUnavailable, "gossip is not running")) }
-        coordinator.markRemoved(node, now: Timestamp.now())
         logger.warning("member removed by operator; its partitions move to the remaining members", metadata: ["gossip/member": "\(node)"])
         var answer = JSONObject()
         answer.add("removed", node)

@@ -29,8 +29,10 @@ public final class Node {
     /// Settles membership when no seed answers: this node is then the cluster, for now.
     private var settleTimer: Timer?
     var leaveTimers: [Timer] = []
-    /// Re-reads membership now and then: failed members release their partitions by time.
+    /// Re-checks membership now and then: failed members release their partitions by time.
     var membershipTimer: Timer?
+    /// Wakes membership when a coalescing window it asked for ends.
+    private var membershipWake: Timer?
     private var signalWatchers: [SignalWatcher] = []
     var shutdownStarted = false
     private let metrics: NodeMetrics
@@ -70,7 +72,10 @@ public final class Node {
                 loop: loop, shard: shard, client: client, selfName: config.name, datacenter: config.datacenter,
                 http: advertisedHTTPAddress, quorum: try WriteQuorum(configText: config.writeQuorum),
                 replicasPerDatacenter: config.replicasPerDatacenter,
-                ownershipRule: OwnershipRule(failureTimeout: .milliseconds(config.failureTimeoutMilliseconds)), logger: logger)
+                membershipSettings: ClusterMembership.Settings(
+                    partitionCount: config.partitions,
+                    ownershipRule: OwnershipRule(failureTimeout: .milliseconds(config.failureTimeoutMilliseconds))),
+                logger: logger)
             self.coordinator = coordinator
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
             var repairSettings = RepairSettings()
@@ -94,9 +99,11 @@ public final class Node {
                 settle.start(after: 15_000) { [unowned self] in settleMembership(reason: "no seed answered; serving as the cluster's first node") }
                 settleTimer = settle
             }
+            membershipWake = try Timer(loop: loop)
+            membershipWake?.unreference()
             let timer = try Timer(loop: loop)
             timer.unreference()
-            timer.start(after: 10_000, repeat: 10_000) { [unowned self] in self.membershipChanged() }
+            timer.start(after: 10_000, repeat: 10_000) { [unowned self] in self.membershipTick() }
             membershipTimer = timer
             for signal in [SIGINT, SIGTERM] {
                 signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] signal in
@@ -104,6 +111,7 @@ public final class Node {
                 })
             }
         } catch {
+            membershipWake?.close()
             membershipTimer?.close()
             httpClient?.close()
             gossip?.close()
@@ -164,8 +172,7 @@ public final class Node {
             return GossipSettings(name: config.name, address: try GossipAddress(advertised), meta: try SerfTags.encode(tags),
                                   profile: profile)
         }
-        shell.onMembershipChange = { [unowned self] in self.membershipChanged() }
-        shell.onRemoved = { [unowned self] node in self.coordinator?.markRemoved(node, now: Timestamp.now()) }
+        shell.onMemberChanges = { [unowned self] changes in self.membersChanged(changes) }
         shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) })
         return shell
     }
@@ -180,39 +187,42 @@ public final class Node {
         return (gossipHost.flatMap { try? SocketAddress(host: $0, port: bound.port) } ?? bound).description
     }
 
-    /// Gossip changed (or time passed): hand the coordinator the members that serve data.
-    private func membershipChanged() {
-        guard let gossip, let coordinator, !shutdownStarted else { return }
-        let ours = String(config.partitions)
-        let peers = gossip.members.filter { $0.tags["role"] == "espymetrics" && $0.name != config.name }
-        let mismatched = peers.filter { $0.tags["partitions"] != ours }
-        if !mismatched.isEmpty {
-            // Placement depends on the partition count; nodes that disagree would misplace
-            // records. The side in the minority is the one that must not take part.
-            if mismatched.count * 2 > peers.count {
-                let theirs = mismatched.first?.tags["partitions"] ?? "?"
-                logger.critical("refusing to join: the cluster uses partitions = \(theirs) but this node has \(ours); leaving",
+    /// Gossip's news of some members: the coordinator reacts (routing at once, placement and
+    /// repair once the burst is over); the node does what only it can.
+    private func membersChanged(_ changes: [ClusterMembership.Change]) {
+        guard let coordinator, !shutdownStarted else { return }
+        handle(coordinator.apply(changes, now: Timestamp.now()))
+        if !coordinator.membershipSettled, coordinator.view.members.count > 1 { settleMembership(reason: "joined the cluster") }
+    }
+
+    private func membershipTick() {
+        guard let coordinator, !shutdownStarted else { return }
+        handle(coordinator.tick(now: Timestamp.now()))
+    }
+
+    private func handle(_ effects: [ClusterMembership.Effect]) {
+        for effect in effects {
+            switch effect {
+            case .wake(let at):
+                let delay = max(0, at.microseconds - Timestamp.now().microseconds) / 1_000
+                membershipWake?.start(after: UInt64(delay) + 1) { [unowned self] in self.membershipTick() }
+            case .refuseToJoin(let theirs):
+                // Placement depends on the partition count; nodes that disagree would misplace
+                // records. This node is in the minority, so it is the one that must not take part.
+                logger.critical("refusing to join: the cluster uses partitions = \(theirs) but this node has \(config.partitions); leaving",
                                 metadata: ["config/key": "cluster.partitions"])
                 exitStatus = 2
                 shutdownStarted = true
                 shutdown()
                 return
-            }
-            for member in mismatched {
+            case .ignoring(let member, let partitions):
                 logger.error("ignoring member with a different partition count", metadata: [
-                    "gossip/member": "\(member.name)", "cluster/partitions": "\(member.tags["partitions"] ?? "none")",
+                    "gossip/member": "\(member)", "cluster/partitions": "\(partitions)",
                 ])
+            case .routingChanged, .placementChanged, .repairRound:
+                break
             }
         }
-        let agreeing = gossip.members.filter {
-            $0.tags["role"] == "espymetrics" && ($0.name == config.name || $0.tags["partitions"] == ours)
-        }
-        let members = agreeing.map { member in
-            ClusterMemberInfo(name: member.name, datacenter: member.datacenter, http: member.http,
-                              status: MemberStatus(rawValue: member.status.rawValue) ?? .dead, since: member.since)
-        }
-        coordinator.updateMembership(members, now: Timestamp.now())
-        if !coordinator.membershipSettled, agreeing.count > 1 { settleMembership(reason: "joined the cluster") }
     }
 
     /// From now on repair may declare partitions caught up: the view includes the peers that
@@ -232,7 +242,7 @@ public final class Node {
     private var exitStatus: Int32 = 0
 
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip?.members ?? [])))
+        reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip.map { Array($0.members.values) } ?? [])))
     }
 
     /// The address the HTTP server actually bound (port 0 resolves here).
@@ -273,6 +283,8 @@ public final class Node {
     public func shutdown(leavingTheCluster: Bool = true) {
         membershipTimer?.close()
         membershipTimer = nil
+        membershipWake?.close()
+        membershipWake = nil
         settleTimer?.close()
         settleTimer = nil
         repairer?.stop()

@@ -137,7 +137,7 @@ final class ClusterHarness {
             for (name, node) in nodes.sorted(by: { $0.key < $1.key }) {
                 let notable = node.log.split(separator: "\n").filter {
                     !$0.contains("http/path=") && ($0.contains(" warning ") || $0.contains(" error ") || $0.contains("repair")
-                        || $0.contains("leaving") || $0.contains("cluster/"))
+                        || $0.contains("leaving") || $0.contains("cluster/") || $0.contains("Fatal error"))
                 }
                 print("log of \(name) (warnings, errors, repair):\n" + notable.suffix(60).joined(separator: "\n"))
             }

@@ -12,11 +12,15 @@ public struct SimulationConfiguration: Sendable {
     public var profile: GossipProfile
     /// Applied to each node's settings after name, address and profile are filled in.
     public var adjustSettings: @Sendable (inout GossipSettings) -> Void
+    /// Runs every node's cluster layer (membership reaction, placement, repair planning) over
+    /// this many partitions; nil runs gossip alone.
+    public var clusterPartitions: Int?
 
     public init(seed: UInt64, datacenterSizes: [Int] = [67, 67, 66], network: NetworkConditions = NetworkConditions(),
-                codec: CodecRoundTrip = .plain, profile: GossipProfile = .lan,
+                codec: CodecRoundTrip = .plain, profile: GossipProfile = .lan, clusterPartitions: Int? = nil,
                 adjustSettings: @escaping @Sendable (inout GossipSettings) -> Void = { _ in }) {
         self.seed = seed
+        self.clusterPartitions = clusterPartitions
         self.datacenterSizes = datacenterSizes
         self.network = network
         self.codec = codec
@@ -52,6 +56,8 @@ public final class GossipSimulation {
     public private(set) var now = GossipInstant.zero
     public let nodeCount: Int
     public private(set) var observer: MembershipObserver
+    /// Every node's cluster layer, when the configuration asks for one.
+    public let cluster: ClusterLayerSimulation?
     public internal(set) var trace = TraceHash()
     public internal(set) var statistics = SimulationStatistics()
     /// UDP loss rate from now on.
@@ -100,6 +106,13 @@ public final class GossipSimulation {
         udpLossRate = configuration.network.udpLossRate
         codec = configuration.codec
         observer = MembershipObserver(nodeCount: nodeCount)
+        cluster = configuration.clusterPartitions.map { ClusterLayerSimulation(nodeCount: names.count, partitionCount: $0) }
+    }
+
+    /// The HTTP address a node announces (nothing listens there; the cluster layer only routes by it).
+    public func httpAddress(_ node: Int) -> String {
+        let ip = addresses[node].ip
+        return "\(ip[0]).\(ip[1]).\(ip[2]).\(ip[3]):8888"
     }
 
     // MARK: - Layout
@@ -129,6 +142,7 @@ public final class GossipSimulation {
         instances[node] = nil
         epochs[node] += 1
         observer.forget(observer: node)
+        cluster?.stop(node)
     }
 
     /// Kills `node` if running and starts a fresh instance (incarnation 1 again) that joins via `seeds`.
@@ -206,6 +220,12 @@ public final class GossipSimulation {
     // MARK: - Executing directives
 
     func execute(_ directives: [GossipDirective], for node: Int) {
+        var events: [MemberEvent] = []
+        defer {
+            if let wake = cluster?.deliver(events, to: node, at: now) {
+                queue.push(.membershipWake(node: node, epoch: epochs[node]), at: wake.milliseconds)
+            }
+        }
         for directive in directives {
             switch directive {
             case let .send(to, messages):
@@ -216,6 +236,7 @@ public final class GossipSimulation {
                 queue.push(.timer(node: node, epoch: epochs[node], timer), at: now.milliseconds + delay)
             case let .event(event):
                 record(event, by: node)
+                events.append(event)
             case .removed:
                 break
             }
@@ -249,6 +270,9 @@ public final class GossipSimulation {
             guard epochs[node] == epoch, instances[node] != nil else { return }
             let directives = instances[node]!.timerFired(timer, now: now, rng: &generators[node])
             execute(directives, for: node)
+        case let .membershipWake(node, epoch):
+            guard epochs[node] == epoch, let wake = cluster?.wake(node, at: now) else { return }
+            queue.push(.membershipWake(node: node, epoch: epoch), at: max(wake.milliseconds, now.milliseconds + 1))
         case let .packet(to, from, payload):
             deliverPacket(to: to, from: from, payload: payload)
         case let .streamArrival(exchange):
@@ -267,6 +291,10 @@ public final class GossipSimulation {
         if instances[node] != nil { kill(node) }
         epochs[node] += 1
         var settings = GossipSettings(name: names[node], address: addresses[node], profile: configuration.profile)
+        if let cluster {
+            settings.meta = try! SerfTags.encode(cluster.tags(datacenter: datacenters[node], httpAddress: httpAddress(node)))
+            cluster.start(node, name: names[node], datacenter: datacenters[node], httpAddress: httpAddress(node))
+        }
         configuration.adjustSettings(&settings)
         var instance = GossipInstance(settings: settings)
         let started = instance.start(now: now, rng: &generators[node])
@@ -280,6 +308,7 @@ public final class GossipSimulation {
 enum SimulationAction {
     case start(node: Int, seeds: [Int])
     case timer(node: Int, epoch: Int, GossipTimer)
+    case membershipWake(node: Int, epoch: Int)
     case packet(to: Int, from: Int, PacketPayload)
     case streamArrival(StreamExchange)
     case streamResult(node: Int, epoch: Int, id: UInt64, Result<StreamMessage, GossipStreamFailure>)

@@ -1,5 +1,7 @@
+import EspyCluster
 import EspyCore
 import EspyGossip
+import EspyGossipCluster
 import EspyGossipWire
 import EspyLoop
 import Logging
@@ -13,14 +15,12 @@ final class GossipShell {
     private var core: GossipInstance
     private var rng = SystemRandomNumberGenerator()
     private var transport: GossipTransport?
-    /// When each member's status last changed, on the wall clock, for operators.
-    private var statusSince: [String: Timestamp] = [:]
+    private var reports = MemberReports()
     private(set) var packetsSent: UInt64 = 0
     private var onLeft: (() -> Void)?
-    /// Called after any membership event, once the core's view reflects it.
-    var onMembershipChange: (() -> Void)?
-    /// An operator removed a member (here or anywhere in the cluster).
-    var onRemoved: ((String) -> Void)?
+    /// Members' news heard together (one packet or stream), once the core's view reflects it;
+    /// also an operator's removal (here or anywhere in the cluster).
+    var onMemberChanges: (([ClusterMembership.Change]) -> Void)?
     /// Timers the core scheduled that have not fired; closed with the shell so none keeps the
     /// loop alive after a leave.
     private var pendingTimers: [ObjectIdentifier: Timer] = [:]
@@ -53,6 +53,8 @@ final class GossipShell {
     var now: GossipInstant { GossipInstant(milliseconds: loop.nowMilliseconds) }
     var localAddress: SocketAddress? { transport?.localAddress }
     var metrics: GossipMetrics { core.metrics }
+    /// Every member as gossip last reported it, kept up to date event by event.
+    var members: [String: EspyCluster.Member] { reports.members }
 
     func start(seeds: [SocketAddress]) {
         run(core.start(now: now, rng: &rng))
@@ -97,16 +99,6 @@ final class GossipShell {
         onLeft?()
     }
 
-    var members: [MemberSnapshot] {
-        core.members.map { member in
-            let tags = (try? SerfTags.decode(member.meta)) ?? [:]
-            return MemberSnapshot(name: member.name, address: member.address.description, datacenter: tags["dc"] ?? "",
-                                  http: tags["http"] ?? "", status: MemberSnapshot.Status(member.state),
-                                  incarnation: member.incarnation, tags: tags,
-                                  since: statusSince[member.name] ?? Timestamp.now())
-        }
-    }
-
     // MARK: Events in
 
     private func receivePacket(_ bytes: [UInt8], from: SocketAddress) {
@@ -131,6 +123,7 @@ final class GossipShell {
     // MARK: Directives out
 
     private func run(_ directives: [GossipDirective]) {
+        var changes: [ClusterMembership.Change] = []
         for directive in directives {
             switch directive {
             case let .send(to, messages):
@@ -140,13 +133,14 @@ final class GossipShell {
             case let .schedule(timer, after):
                 schedule(timer, afterMilliseconds: after)
             case let .event(event):
-                record(event)
+                log(event)
+                changes.append(reports.change(for: event, now: Timestamp.now()))
             case let .removed(node):
                 logger.info("member removed by an operator", metadata: ["gossip/member": "\(node)"])
-                onRemoved?(node)
+                changes.append(.removedByOperator(MemberName(node)))
             }
         }
-        if directives.contains(where: { if case .event = $0 { true } else { false } }) { onMembershipChange?() }
+        if !changes.isEmpty { onMemberChanges?(changes) }
     }
 
     private func send(_ messages: [PacketMessage], to: GossipAddress) {
@@ -184,9 +178,8 @@ final class GossipShell {
         }
     }
 
-    private func record(_ event: MemberEvent) {
+    private func log(_ event: MemberEvent) {
         let member = event.member
-        statusSince[member.name] = Timestamp.now()
         let metadata: Logger.Metadata = ["gossip/member": "\(member.name)", "gossip/address": "\(member.address)",
                                          "gossip/incarnation": "\(member.incarnation)"]
         switch event {
@@ -196,20 +189,7 @@ final class GossipShell {
         case .recovered: logger.info("member recovered", metadata: metadata)
         case .failed: logger.warning("member failed", metadata: metadata)
         case .left: logger.info("member left", metadata: metadata)
-        case .reaped:
-            statusSince[member.name] = nil
-            logger.info("member reaped", metadata: metadata)
-        }
-    }
-}
-
-extension MemberSnapshot.Status {
-    init(_ state: Member.State) {
-        switch state {
-        case .alive: self = .alive
-        case .suspect: self = .suspect
-        case .dead: self = .dead
-        case .left: self = .left
+        case .reaped: logger.info("member reaped", metadata: metadata)
         }
     }
 }

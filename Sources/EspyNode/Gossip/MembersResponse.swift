@@ -1,17 +1,18 @@
+import EspyCluster
 import EspyCore
 
 /// The JSON of `GET /v1/cluster/members`: this node's view of every member, and counts per
 /// datacenter and status so an operator sees at a glance what each datacenter looks like.
 enum MembersResponse {
-    static func body(selfName: String, members: [MemberSnapshot]) -> [UInt8] {
+    static func body(selfName: String, members: [Member]) -> [UInt8] {
         var answer = JSONObject()
         answer.add("self", selfName)
-        answer.add("members", array: members.map { member in
+        answer.add("members", array: members.sorted { $0.name < $1.name }.map { member in
             var item = JSONObject()
-            item.add("name", member.name)
-            item.add("address", member.address)
-            item.add("datacenter", member.datacenter)
-            item.add("http", member.http)
+            item.add("name", member.name.rawValue)
+            item.add("address", member.gossipAddress)
+            item.add("datacenter", member.datacenter.rawValue)
+            item.add("http", member.address)
             item.add("status", member.status.rawValue)
             item.add("incarnation", Int(member.incarnation))
             var tags = JSONObject()
@@ -23,8 +24,8 @@ enum MembersResponse {
         var datacenters = JSONObject()
         for (datacenter, counts) in members.countsByDatacenter.sorted(by: { $0.key < $1.key }) {
             var row = JSONObject()
-            for status in MemberSnapshot.Status.allCases { row.add(status.rawValue, counts[status] ?? 0) }
-            datacenters.add(datacenter, object: row)
+            for status in MemberStatus.allCases { row.add(status.rawValue, counts[status] ?? 0) }
+            datacenters.add(datacenter.rawValue, object: row)
         }
         answer.add("datacenters", object: datacenters)
         return answer.body
