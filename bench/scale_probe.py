@@ -2,7 +2,7 @@
 """What bench/scale.sh measures across many processes at once, each command bounded in time.
 
     scale_probe.py converge --kind espy|serf --expect N --timeout S ADDR...
-        Polls every member (HTTP /v1/cluster/members, or `serf members -rpc-addr`) until each
+        Polls every member (HTTP /v1/cluster/members, or Serf's RPC "members") until each
         has listed N alive at least once; prints the seconds from the start until the last one
         did, or "timeout" with how many never did. With --failed F it waits instead until each
         lists F members failed (status dead).
@@ -17,7 +17,7 @@ import argparse
 import concurrent.futures
 import json
 import os
-import subprocess
+import socket
 import sys
 import time
 import urllib.request
@@ -33,10 +33,73 @@ def espy_statuses(address):
     return [member["status"] for member in members]
 
 
+def msgpack_encode(value):
+    """The few msgpack shapes a Serf RPC request uses: maps of short strings and small ints."""
+    if isinstance(value, dict):
+        return bytes([0x80 | len(value)]) + b"".join(msgpack_encode(k) + msgpack_encode(v) for k, v in value.items())
+    if isinstance(value, str):
+        raw = value.encode()
+        return bytes([0xa0 | len(raw)]) + raw
+    if isinstance(value, int) and 0 <= value < 128:
+        return bytes([value])
+    raise ValueError(f"cannot encode {value!r}")
+
+
+class MsgpackStream:
+    """Decodes msgpack values one after another from a socket (Serf RPC answers)."""
+
+    def __init__(self, sock):
+        self.sock, self.buffer, self.position = sock, b"", 0
+
+    def take(self, count):
+        while len(self.buffer) - self.position < count:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("serf closed the RPC connection")
+            self.buffer = self.buffer[self.position:] + chunk
+            self.position = 0
+        data = self.buffer[self.position:self.position + count]
+        self.position += count
+        return data
+
+    def number(self, size, signed=False):
+        return int.from_bytes(self.take(size), "big", signed=signed)
+
+    def value(self):
+        first = self.take(1)[0]
+        if first <= 0x7f: return first
+        if first >= 0xe0: return first - 0x100
+        if 0x80 <= first <= 0x8f: return self.mapping(first & 0x0f)
+        if 0x90 <= first <= 0x9f: return [self.value() for _ in range(first & 0x0f)]
+        if 0xa0 <= first <= 0xbf: return self.take(first & 0x1f).decode(errors="replace")
+        simple = {0xc0: None, 0xc2: False, 0xc3: True}
+        if first in simple: return simple[first]
+        sized = {0xc4: 1, 0xc5: 2, 0xc6: 4}  # bin
+        if first in sized: return self.take(self.number(sized[first]))
+        if first in (0xd9, 0xda, 0xdb): return self.take(self.number({0xd9: 1, 0xda: 2, 0xdb: 4}[first])).decode(errors="replace")
+        if first in (0xcc, 0xcd, 0xce, 0xcf): return self.number({0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8}[first])
+        if first in (0xd0, 0xd1, 0xd2, 0xd3): return self.number({0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8}[first], signed=True)
+        if first in (0xdc, 0xdd): return [self.value() for _ in range(self.number(2 if first == 0xdc else 4))]
+        if first in (0xde, 0xdf): return self.mapping(self.number(2 if first == 0xde else 4))
+        raise ValueError(f"msgpack type 0x{first:02x} not handled")
+
+    def mapping(self, count):
+        return {self.value(): self.value() for _ in range(count)}
+
+
 def serf_statuses(address):
-    output = subprocess.run(["serf", "members", f"-rpc-addr={address}"], capture_output=True, text=True,
-                            timeout=10).stdout
-    return [fields[2] for fields in (line.split() for line in output.splitlines()) if len(fields) >= 3]
+    """`serf members` over Serf's RPC protocol, without starting a serf process per question."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        stream = MsgpackStream(sock)
+        sock.sendall(msgpack_encode({"Command": "handshake", "Seq": 0}) + msgpack_encode({"Version": 1}))
+        if stream.value().get("Error"):
+            raise RuntimeError("serf handshake refused")
+        sock.sendall(msgpack_encode({"Command": "members", "Seq": 1}))
+        header = stream.value()
+        if header.get("Error"):
+            raise RuntimeError(header["Error"])
+        return [member["Status"] for member in stream.value()["Members"]]
 
 
 def converge(args):
@@ -55,15 +118,17 @@ def converge(args):
             return seen.count(failed_word) >= args.failed
         return seen.count("alive") >= args.expect
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+    # Four askers and a pause between sweeps: the probe must not be what loads the machine.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         while waiting and time.monotonic() - began < args.timeout:
-            finished = [address for address, ok in zip(list(waiting), pool.map(done, list(waiting))) if ok]
+            asked = sorted(waiting)
+            finished = [address for address, ok in zip(asked, pool.map(done, asked)) if ok]
             now = time.monotonic() - began
             for address in finished:
                 waiting.discard(address)
                 last = now
             if waiting:
-                time.sleep(0.2)
+                time.sleep(0.5)
     if waiting:
         print(f"timeout ({len(waiting)} of {len(args.addresses)} never did)")
         return 1

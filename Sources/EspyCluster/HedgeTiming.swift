@@ -1,21 +1,46 @@
-/// When a sub-request has been outstanding long enough to ask another replica too ("The Tail at
-/// Scale": hedge once a request is slower than nearly all recent ones of its kind).
+/// When a sub-request has been outstanding long enough to ask other replicas too, and whether
+/// the cluster can afford it ("The Tail at Scale": hedge once a request is slower than nearly
+/// all recent ones of its kind, for a few percent more load).
 ///
-/// Per peer, a smoothed latency and its smoothed deviation, as TCP estimates its retransmission
-/// timeout (RFC 6298): the hedge goes out after `smoothed + 4 × deviation`, never sooner than
-/// `minimumMilliseconds`, so a healthy peer is hedged on only for its rare stragglers and a
-/// peer that is slow all the time is given the time it usually needs. Pure: the shell feeds it
-/// latencies it measured.
+/// Timing: per peer, a smoothed latency and its smoothed deviation, as TCP estimates its
+/// retransmission timeout (RFC 6298): the hedge goes out after `smoothed + 4 × deviation`,
+/// never sooner than `minimumMilliseconds`, so a healthy peer is hedged on only for its rare
+/// stragglers and a peer that is slow all the time is given the time it usually needs.
+///
+/// Budget: a hedge costs as many sub-requests as the straggler's partitions have distinct next
+/// replicas (with rendezvous placement, dozens in a large cluster), so hedges are paid from a
+/// bucket that every first-choice sub-request fills by `budgetFraction`: hedging never adds more
+/// than that share of sub-requests, however slow the cluster gets. Pure: the shell feeds it
+/// what it sent and measured.
 public struct HedgeTiming: Sendable {
     public var minimumMilliseconds: Double
     /// Used for a peer not measured yet.
     public var initialMilliseconds: Double
+    public var budgetFraction: Double
+    /// The most the bucket holds, so a long quiet spell does not buy a storm of hedges.
+    public var budgetCapacity: Double
 
     private var estimates: [MemberName: (smoothed: Double, deviation: Double)] = [:]
+    private var budget: Double = 0
 
-    public init(minimumMilliseconds: Double = 5, initialMilliseconds: Double = 50) {
+    public init(minimumMilliseconds: Double = 5, initialMilliseconds: Double = 50, budgetFraction: Double = 0.05,
+                budgetCapacity: Double = 200) {
         self.minimumMilliseconds = minimumMilliseconds
         self.initialMilliseconds = initialMilliseconds
+        self.budgetFraction = budgetFraction
+        self.budgetCapacity = budgetCapacity
+    }
+
+    /// First-choice sub-requests were sent: they earn hedges.
+    public mutating func sent(_ subRequests: Int) {
+        budget = min(budgetCapacity, budget + Double(subRequests) * budgetFraction)
+    }
+
+    /// Spends the budget for a hedge of `subRequests` sub-requests, if it holds that much.
+    public mutating func spend(_ subRequests: Int) -> Bool {
+        guard Double(subRequests) <= budget else { return false }
+        budget -= Double(subRequests)
+        return true
     }
 
     /// A sub-request to `peer` was answered after `milliseconds`.

@@ -142,6 +142,17 @@ public struct QueryPlan: Sendable {
         return resend
     }
 
+    /// How many sub-requests `hedge(id)` would send; nil where it would send none.
+    public func hedgeFanOut(_ id: Int) -> Int? {
+        guard let request = inFlight[id], !hedged.contains(id) else { return nil }
+        var nodes: Set<MemberName> = []
+        for partition in request.partitions {
+            guard let replica = nextCandidate(for: partition) else { return nil }
+            nodes.insert(replica)
+        }
+        return nodes.count
+    }
+
     /// Sub-request `id` has been outstanding for long: the same partitions are asked of their
     /// next replicas too, and whichever answers first is taken. Hedges only where every one of
     /// its partitions has another replica to ask (otherwise the first answer is the only way);

@@ -29,12 +29,14 @@ extension ClusterCoordinator {
         func run(_ subRequest: QueryPlan.SubRequest) {
             sentAt[subRequest.id] = loop.nowMilliseconds
             ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
+                // Late answers count for the peer's latency too, or a peer whose stragglers are
+                // always hedged would look fast forever.
+                if answer != nil, subRequest.node != self.selfName, let sent = sentAt[subRequest.id] {
+                    self.hedgeTiming.observe(subRequest.node, milliseconds: Double(self.loop.nowMilliseconds - sent))
+                }
                 guard !done else { return }
                 switch answer {
                 case .some(let (partial, unavailable)):
-                    if subRequest.node != self.selfName, let sent = sentAt[subRequest.id] {
-                        self.hedgeTiming.observe(subRequest.node, milliseconds: Double(self.loop.nowMilliseconds - sent))
-                    }
                     if !unavailable.isEmpty {
                         self.remember(declined: unavailable, by: subRequest.node)
                         let moved = plan.decline(unavailable, in: subRequest.id)
@@ -70,6 +72,7 @@ extension ClusterCoordinator {
                     nextCheck = min(nextCheck ?? due, due)
                     continue
                 }
+                guard let fanOut = plan.hedgeFanOut(pending.id), hedgeTiming.spend(fanOut) else { continue }
                 let hedges = plan.hedge(pending.id)
                 metrics.hedges.increment(by: hedges.count)
                 for hedge in hedges { run(hedge) }
@@ -95,6 +98,7 @@ extension ClusterCoordinator {
             return
         }
         for subRequest in initial { run(subRequest) }
+        hedgeTiming.sent(initial.count { $0.node != selfName })
         hedgeStragglers()
         finishIfDone()
     }

@@ -26,6 +26,9 @@ public final class ReplicaRepairer {
     private var roundStartedAt: UInt64 = 0
     private var roundRequested = true
     private var lastRoundAt: UInt64 = 0
+    /// The periodic interval until the next round, drawn anew each round (±25 % of
+    /// `intervalMilliseconds`), so nodes started together do not all compare at the same moment.
+    private var periodMilliseconds: UInt64
     /// This round's reconciliations, in the order the digests came; `nextTask` is the first not started.
     private var tasks: [RepairRound.Task] = []
     private var nextTask = 0
@@ -49,6 +52,11 @@ public final class ReplicaRepairer {
         self.settings = settings
         self.logger = logger
         limiter = RateLimiter(perSecond: settings.maxRecordsPerSecond, now: coordinator.loop.nowMilliseconds)
+        periodMilliseconds = Self.jittered(settings.intervalMilliseconds)
+    }
+
+    private static func jittered(_ interval: UInt64) -> UInt64 {
+        interval / 4 * 3 + UInt64.random(in: 0...max(1, interval / 2))
     }
 
     public func start() throws(LoopError) {
@@ -87,7 +95,7 @@ public final class ReplicaRepairer {
         let now = coordinator.loop.nowMilliseconds
         let busy = !coordinator.catchingUp.isEmpty || handoffPending > 0
         let busyInterval: UInt64 = lastRoundProgressed ? 1_000 : 10_000
-        guard roundRequested || now - lastRoundAt >= settings.intervalMilliseconds || (busy && now - lastRoundAt >= busyInterval) else { return }
+        guard roundRequested || now - lastRoundAt >= periodMilliseconds || (busy && now - lastRoundAt >= busyInterval) else { return }
         roundRequested = false
         beginRound(now: now)
     }
@@ -158,6 +166,7 @@ public final class ReplicaRepairer {
         nextTask = 0
         let now = coordinator.loop.nowMilliseconds
         lastRoundAt = now
+        periodMilliseconds = Self.jittered(settings.intervalMilliseconds)
         metrics.rounds.increment()
         metrics.roundDuration.recordMilliseconds(Int64(now - roundStartedAt))
         // The map moved under the round: what it confirmed was measured against other owners.

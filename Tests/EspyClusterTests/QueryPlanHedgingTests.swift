@@ -84,6 +84,25 @@ final class QueryPlanHedgingTests: XCTestCase {
         XCTAssertEqual(plan.coverage.nodesFailed, ["a2"])
     }
 
+    func testFanOut_isWhatTheHedgeSends() {
+        var plan = plan()
+        let straggler = initial(plan, to: "a2")
+        let fanOut = plan.hedgeFanOut(straggler.id)
+        XCTAssertEqual(fanOut, plan.hedge(straggler.id).count)
+        XCTAssertNil(plan.hedgeFanOut(straggler.id), "already hedged")
+    }
+
+    func testBudget_hedgesAtMostItsShareOfSubRequests() {
+        var timing = HedgeTiming(budgetFraction: 0.05, budgetCapacity: 200)
+        XCTAssertFalse(timing.spend(1), "nothing earned yet")
+        timing.sent(67)
+        XCTAssertTrue(timing.spend(3))
+        XCTAssertFalse(timing.spend(1), "3.35 earned, 3 spent")
+        for _ in 0..<10_000 { timing.sent(67) }
+        XCTAssertTrue(timing.spend(200))
+        XCTAssertFalse(timing.spend(1), "a quiet spell buys no more than the capacity")
+    }
+
     func testTiming_hedgesAfterSmoothedLatencyPlusFourDeviations_withAFloor() {
         var timing = HedgeTiming(minimumMilliseconds: 5, initialMilliseconds: 50)
         XCTAssertEqual(timing.hedgeAfterMilliseconds("b1"), 50, "unmeasured peer")
