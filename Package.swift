@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "EspyCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "EspyLoop", dependencies: ["CLibUV"]),
         .target(name: "EspyGossipWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "EspyGossip", dependencies: ["EspyGossipWire"]),
+        .target(name: "EspyGossip", dependencies: ["EspyCore", "EspyGossipWire"]),
         .target(name: "EspyHTTP", dependencies: ["CHTTPParser", "EspyCore"]),
         .target(name: "EspyCluster", dependencies: ["EspyCore"]),
         .target(name: "EspyGossipCluster", dependencies: ["EspyCore", "EspyCluster", "EspyGossip", "EspyGossipWire"]),

@@ -1,34 +1,11 @@
+import EspyCore
 import EspyGossipWire
 
 /// One node as this instance sees it.
 public struct Member: Equatable, Sendable {
     /// memberlist's node states; `left` is a dead node that said goodbye (a dead message
     /// whose From is the node itself), which Serf lists as "left" rather than "failed".
-    public enum State: UInt8, Hashable, Sendable, CustomStringConvertible {
-        case alive, suspect, dead, left
-
-        /// The push/pull encoding (0…3).
-        public var wireState: MemberState {
-            switch self {
-            case .alive: return .alive
-            case .suspect: return .suspect
-            case .dead: return .dead
-            case .left: return .left
-            }
-        }
-
-        /// Dead and left nodes are neither probed nor counted as live.
-        public var isDeadOrLeft: Bool { self == .dead || self == .left }
-
-        public var description: String {
-            switch self {
-            case .alive: return "alive"
-            case .suspect: return "suspect"
-            case .dead: return "dead"
-            case .left: return "left"
-            }
-        }
-    }
+    public typealias State = MemberStatus
 
     public var name: String
     public var address: GossipAddress
@@ -89,4 +66,19 @@ public enum MemberEvent: Equatable, Sendable {
             return member
         }
     }
+}
+
+extension MemberStatus {
+    /// The push/pull encoding (0…3).
+    public var wireState: MemberState {
+        switch self {
+        case .alive: return .alive
+        case .suspect: return .suspect
+        case .dead: return .dead
+        case .left: return .left
+        }
+    }
+
+    /// Dead and left nodes are neither probed nor counted as live.
+    public var isDeadOrLeft: Bool { self == .dead || self == .left }
 }

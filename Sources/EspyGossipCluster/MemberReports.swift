@@ -19,7 +19,7 @@ public struct MemberReports: Sendable {
             members[member.name] = nil
             return .reaped(MemberName(member.name))
         }
-        let status = MemberStatus(member.state)
+        let status = member.state
         let previous = members[member.name]
         let since = previous?.status == status ? previous!.since : now
         var report: EspyCluster.Member
@@ -36,16 +36,5 @@ public struct MemberReports: Sendable {
         }
         members[member.name] = report
         return .reported(report)
-    }
-}
-
-extension MemberStatus {
-    init(_ state: EspyGossip.Member.State) {
-        switch state {
-        case .alive: self = .alive
-        case .suspect: self = .suspect
-        case .dead: self = .dead
-        case .left: self = .left
-        }
     }
 }

@@ -1,4 +1,5 @@
-/// A member's liveness as the gossip layer last reported it (Serf's member states).
+/// A member's liveness: the one status type of gossip (memberlist's node states, Serf's member
+/// states), the cluster layer and the API.
 ///
 /// Liveness decides where requests are *routed*; it does not decide who *owns* partitions (see
 /// `Ownership`). A suspect or dead node keeps its partitions, and requests go around it.
