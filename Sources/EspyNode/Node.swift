@@ -52,6 +52,8 @@ public final class Node {
             path: config.databasePath, partitionCount: config.partitions, dimensions: try config.parsedDimensions(),
             readerCount: config.readers, durability: config.durability), logger: logger)
         self.shard = shard
+        // From here on the loop runs whatever happens, so lines logged on it can wait for it.
+        LogSink.standardError.attach(to: loop)
         nodeRoutes.add(.get, "/metrics") { [unowned self] in self.serveMetrics($0, $1) }
         nodeRoutes.add(.get, "/v1/cluster/members") { [unowned self] in self.serveMembers($0, $1) }
         nodeRoutes.add(.get, "/v1/cluster/partitions") { [unowned self] in self.servePartitions($0, $1) }
@@ -118,6 +120,7 @@ public final class Node {
             server?.shutdown {}
             shard.close {}
             loop.run()
+            LogSink.standardError.detach()
             throw error
         }
     }
@@ -257,6 +260,7 @@ public final class Node {
             "storage/path": "\(config.databasePath)", "storage/records": "\(shard?.recordCount ?? 0)",
         ])
         loop.run()
+        LogSink.standardError.detach()
         loop.close()
         logger.info("node stopped", metadata: ["node/name": "\(config.name)"])
         return exitStatus

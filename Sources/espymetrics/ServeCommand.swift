@@ -59,7 +59,7 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(2)
         }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = NodeLogHandler(label: label)
             handler.logLevel = nodeConfig.logLevel
             return handler
         }

@@ -1,0 +1,103 @@
+import EspyCore
+import EspyLoop
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a node's log lines go (standard error), written so that logging never blocks the loop:
+/// lines logged on the loop thread are gathered and written by libuv's thread pool, one write of
+/// everything gathered at a time, in order; lines from other threads, and any before the loop
+/// is attached or after it is detached, are written at once (blocking those threads is fine).
+public final class LogSink: @unchecked Sendable {
+    public static let standardError = LogSink(descriptor: 2)
+
+    private let descriptor: Int32
+    // Set on the loop thread before the pool or any other thread logs, and cleared once the loop
+    // has stopped (no pool work is in flight then): read without a lock.
+    private var loop: EventLoop?
+    private var loopThread = pthread_self()
+    private var gathered: [UInt8] = []
+    private var writing = false
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// From now on, lines logged on this thread (the loop's) are written off it.
+    public func attach(to loop: EventLoop) {
+        loopThread = pthread_self()
+        self.loop = loop
+    }
+
+    /// The loop has stopped: writes what is still gathered; lines go straight out from now on.
+    public func detach() {
+        loop = nil
+        writeAll(gathered)
+        gathered = []
+    }
+
+    func write(_ line: [UInt8]) {
+        guard let loop, pthread_equal(pthread_self(), loopThread) != 0 else { return writeAll(line) }
+        gathered += line
+        if !writing { flush(on: loop) }
+    }
+
+    private func flush(on loop: EventLoop) {
+        writing = true
+        let bytes = gathered
+        gathered = []
+        loop.runBlocking({ [descriptor] in LogSink.writeAll(bytes, to: descriptor) }) { [self] in
+            writing = false
+            if !gathered.isEmpty, let loop = self.loop { flush(on: loop) }
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) { LogSink.writeAll(bytes, to: descriptor) }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = writeToDescriptor(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
+}
+
+private func writeToDescriptor(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
+}
+
+/// swift-log's handler for a node: StreamLogHandler's line format (time, level, label, sorted
+/// metadata, source, message) into a `LogSink`.
+public struct NodeLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let sink: LogSink
+
+    public init(label: String, sink: LogSink = .standardError) {
+        self.label = label
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+                    file: String, function: String, line: UInt) {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+        if let explicit { all.merge(explicit) { _, new in new } }
+        var text = Timestamp.now().description + " " + level.rawValue + " " + label + ":"
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) { text += " \(key)=\(value)" }
+        text += " [" + source + "] " + message.description + "\n"
+        sink.write(Array(text.utf8))
+    }
+}
