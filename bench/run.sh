@@ -72,6 +72,14 @@ nginx -c "$NGINX_PREFIX/nginx.conf" -p "$NGINX_PREFIX"
 sleep 0.5
 load health-nginx -c64 -d"$DURATION" "http://127.0.0.1:$NGINX_PORT/v1/health"
 load health-espymetrics -c64 -d"$DURATION" "$BASE/v1/health"
+# What users run: the embedded defaults, access log on (a line per request, to a file here).
+"$BIN" serve --http 127.0.0.1:18889 --gossip 127.0.0.1:17947 --data-dir "$OUT/data-default" --name default \
+  2>"$OUT/node-default.log" &
+DEFAULT_PID=$!
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:18889/v1/health" >/dev/null && break; sleep 0.05; done
+load health-espymetrics-default-config -c64 -d"$DURATION" "http://127.0.0.1:18889/v1/health"
+kill -INT "$DEFAULT_PID"; wait "$DEFAULT_PID" || true
+echo "access log lines written: $(grep -c '\[EspyNode\] request' "$OUT/node-default.log")"
 
 # 2. Batch ingest: 10,000 generated profiles per POST /v1/import; this also loads the data set.
 echo "import batches of 10000: $(python3 bench/import_batches.py --http 127.0.0.1:$NODE_PORT --batch 10000 --connections 2 "$DATA")"

@@ -4,7 +4,10 @@ import EspyLoop
 /// One client connection: sends a request, reads its response, then goes back to the pool
 /// (keep-alive) or closes. A timer bounds connecting, each request and idleness.
 final class ClientConnection {
-    private unowned let pool: ConnectionPool
+    /// Weak: a response's completion may close the client (the node shutting down), and the
+    /// pool with it, while this connection is still reading.
+    private weak var pool: ConnectionPool?
+    private let server: SocketAddress
     private let settings: HTTPClient.Settings
     private let tcp: TCPConnection
     private let timer: Timer
@@ -14,6 +17,7 @@ final class ClientConnection {
 
     private init(pool: ConnectionPool, settings: HTTPClient.Settings, tcp: TCPConnection, timer: Timer) {
         self.pool = pool
+        self.server = pool.server
         self.settings = settings
         self.tcp = tcp
         self.timer = timer
@@ -56,15 +60,15 @@ final class ClientConnection {
 
     func send(_ request: PendingRequest) {
         guard !isClosed else {
-            return request.finish(.failure(HTTPClientError(.connectionLost, "connection to \(pool.server) closed")))
+            return request.finish(.failure(HTTPClientError(.connectionLost, "connection to \(server) closed")))
         }
         current = request
         parser.expectsBodylessResponse = request.isHead
         timer.start(after: settings.requestTimeoutMilliseconds) { [unowned self] in
-            self.fail(HTTPClientError(.requestTimeout, "no complete response from \(pool.server) in time"))
+            self.fail(HTTPClientError(.requestTimeout, "no complete response from \(server) in time"))
         }
         tcp.write(request.bytes) { [weak self] error in
-            if let error { self?.fail(HTTPClientError(.connectionLost, "sending to \(self?.pool.server.description ?? "?"): \(error.name)")) }
+            if let error { self?.fail(HTTPClientError(.connectionLost, "sending to \(self?.server.description ?? "?"): \(error.name)")) }
         }
     }
 
@@ -73,19 +77,20 @@ final class ClientConnection {
         switch event {
         case .data(let bytes): outcome = parser.feed(bytes)
         case .end: outcome = parser.finish()
-        case .failed(let error): return fail(HTTPClientError(.connectionLost, "reading from \(pool.server): \(error.name)"))
+        case .failed(let error): return fail(HTTPClientError(.connectionLost, "reading from \(server): \(error.name)"))
         }
         switch outcome {
         case .failure(let failure):
-            fail(HTTPClientError(.malformedResponse, "\(pool.server): \(failure)"))
+            fail(HTTPClientError(.malformedResponse, "\(server): \(failure)"))
         case .success(let responses):
             guard let response = responses.first, let request = current else {
-                if case .end = event { fail(HTTPClientError(.connectionLost, "\(pool.server) closed the connection")) }
+                if case .end = event { fail(HTTPClientError(.connectionLost, "\(server) closed the connection")) }
                 return
             }
             current = nil
             request.finish(.success(response))
             if response.keepAlive, case .data = event {
+                guard let pool else { return close() }
                 timer.start(after: settings.idleTimeoutMilliseconds) { [unowned self] in self.close() }
                 pool.connectionIsFree(self)
             } else {
@@ -106,6 +111,6 @@ final class ClientConnection {
         isClosed = true
         timer.close()
         tcp.close()
-        pool.connectionDidClose(self)
+        pool?.connectionDidClose(self)
     }
 }

@@ -4,7 +4,8 @@ import EspyLoop
 /// The connections to one server: reuses idle keep-alive connections, opens new ones up to the
 /// limit, and queues requests beyond it.
 final class ConnectionPool {
-    private unowned let client: HTTPClient
+    /// Weak: a connection still connecting holds its pool after the client closed.
+    private weak var client: HTTPClient?
     let server: SocketAddress
     private var idle: [ClientConnection] = []
     private var openCount = 0
@@ -16,6 +17,7 @@ final class ConnectionPool {
     }
 
     func submit(_ request: PendingRequest) {
+        guard let client else { return request.finish(.failure(HTTPClientError(.closed, "client is closed"))) }
         if let connection = idle.popLast() {
             connection.send(request)
         } else if openCount < client.settings.maxConnectionsPerServer {
@@ -39,6 +41,7 @@ final class ConnectionPool {
     func connectionDidClose(_ connection: ClientConnection?) {
         openCount -= 1
         if let connection { idle.removeAll { $0 === connection } }
+        guard let client else { return close() }
         if !waiting.isEmpty, openCount < client.settings.maxConnectionsPerServer {
             openCount += 1
             ClientConnection.open(pool: self, loop: client.loop, settings: client.settings, first: waiting.removeFirst())
