@@ -68,7 +68,9 @@ suspicions0=$($PROBE metric espymetrics_gossip_suspicions_total "${espy_http[@]}
 refutations0=$($PROBE metric espymetrics_gossip_refutations_total "${espy_http[@]}")
 cpu0=$($PROBE cpu "${ESPY_PIDS[@]}"); sleep 10; cpu1=$($PROBE cpu "${ESPY_PIDS[@]}")
 report "ours: idle CPU of all $NODES nodes over 10 s, cores" "$(python3 -c "print(f'{($cpu1 - $cpu0) / 10:.3f}')")"
-report "ours: RSS mean/max, MB" "$($PROBE rss "${ESPY_PIDS[@]}")"
+report "ours: RSS mean/max (PSS), MB" "$($PROBE rss "${ESPY_PIDS[@]}")"
+report "ours: partition map rebuilds per node while forming" \
+  "$(python3 -c "print(f'{$($PROBE metric espymetrics_cluster_placement_rebuilds_total "${espy_http[@]}") / $NODES:.1f}')")"
 
 echo "ingest: $(python3 bench/import_batches.py --http "$(espy_addr 1):8888" --batch 10000 --connections 2 "$DATA")" | tee "$DIR/ingest.txt"
 report "ours: routed ingest of $RECORDS records through s1" "$(tail -1 "$DIR/ingest.txt" | sed 's/^ingest: //')"
@@ -76,7 +78,7 @@ sleep 3
 check=$(random_nodes "")
 check_http=(); for i in $check; do check_http+=("$(espy_addr "$i"):8888"); done
 report "ours: counts at 10 random nodes vs ground truth" "$($PROBE counts --truth "$TRUTH" --query "$QUERY" "${check_http[@]}" || true)"
-report "ours: count from s$((NODES / 2)), sequential (200)" "$($PROBE latency --requests 200 "$(espy_addr $((NODES / 2))):8888" "$QUERY")"
+report "ours: count from s$((NODES / 2)), sequential (200 after 20)" "$($PROBE latency --requests 200 "$(espy_addr $((NODES / 2))):8888" "$QUERY")"
 sub0=$($PROBE metric espymetrics_cluster_subrequests_total "${espy_http[@]}")
 cpu0=$($PROBE cpu "${ESPY_PIDS[@]}")
 wrk -t2 -c8 -d"$DURATION" --latency "http://$(espy_addr $((NODES / 2))):8888$QUERY" > "$DIR/count-8.wrk"
@@ -125,7 +127,7 @@ converged_at=$(date +%s)
 for i in $(seq 1 "$NODES"); do wc -l < "$DIR/serf/s$i.log" > "$DIR/serf/s$i.mark"; done
 cpu0=$($PROBE cpu "${SERF_PIDS[@]}"); sleep 10; cpu1=$($PROBE cpu "${SERF_PIDS[@]}")
 report "serf: idle CPU of all $NODES agents over 10 s, cores" "$(python3 -c "print(f'{($cpu1 - $cpu0) / 10:.3f}')")"
-report "serf: RSS mean/max, MB" "$($PROBE rss "${SERF_PIDS[@]}")"
+report "serf: RSS mean/max (PSS), MB" "$($PROBE rss "${SERF_PIDS[@]}")"
 wait_until=$((converged_at + 60)); now=$(date +%s); (( now < wait_until )) && sleep $((wait_until - now))
 for i in $(seq 1 "$NODES"); do tail -n +"$(( $(cat "$DIR/serf/s$i.mark") + 1 ))" "$DIR/serf/s$i.log"; done > "$DIR/serf/first-minute.log"
 report "serf: suspicions / refutations, first minute after convergence" \

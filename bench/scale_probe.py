@@ -7,11 +7,11 @@
         did, or "timeout" with how many never did. With --failed F it waits instead until each
         lists F members failed (status dead).
     scale_probe.py cpu PID...        cumulative CPU seconds of these processes (utime + stime)
-    scale_probe.py rss PID...        "mean max" resident set size in MB
+    scale_probe.py rss PID...        resident set size mean and max, and PSS mean, in MB
     scale_probe.py metric NAME ADDR...   sum over nodes of a Prometheus sample from /metrics
     scale_probe.py truth FILE PATH   ground-truth counts of a $-path over an NDJSON file (JSON)
     scale_probe.py counts --truth JSON --query Q ADDR...   counts at each node against the truth
-    scale_probe.py latency --requests N ADDR QUERY   sequential count latency p50/p99 in ms
+    scale_probe.py latency --requests N ADDR QUERY   sequential count latency p50/p99 in ms (after 20 warm-up requests)
 """
 import argparse
 import concurrent.futures
@@ -150,16 +150,19 @@ def cpu_seconds(pids):
 
 
 def rss(pids):
-    sizes = []
+    """RSS mean and max, and the mean PSS (shared pages split between the processes sharing
+    them: 200 processes of one binary share its text), in MB."""
+    sizes, shares = [], []
     for pid in pids:
         try:
             with open(f"/proc/{pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        sizes.append(int(line.split()[1]) / 1024)
+                sizes += [int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")]
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                shares += [int(line.split()[1]) / 1024 for line in rollup if line.startswith("Pss:")]
         except OSError:
             pass
-    return f"{sum(sizes) / max(1, len(sizes)):.1f} {max(sizes, default=0):.1f}"
+    mean = lambda values: sum(values) / max(1, len(values))
+    return f"{mean(sizes):.1f} {max(sizes, default=0):.1f} (PSS mean {mean(shares):.1f})"
 
 
 def metric(args):
@@ -230,6 +233,9 @@ def latency(args):
     host, port = args.address.rsplit(":", 1)
     import http.client
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    for _ in range(args.warmup):  # the coordinator's first counts open its connections to the peers
+        connection.request("GET", args.query)
+        connection.getresponse().read()
     times = []
     for _ in range(args.requests):
         began = time.perf_counter()
@@ -265,6 +271,7 @@ def main():
     c.add_argument("addresses", nargs="+")
     c = commands.add_parser("latency")
     c.add_argument("--requests", type=int, default=200)
+    c.add_argument("--warmup", type=int, default=20)
     c.add_argument("address")
     c.add_argument("query")
     args = parser.parse_args()
