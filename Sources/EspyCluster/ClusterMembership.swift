@@ -19,6 +19,8 @@ public struct ClusterMembership: Sendable {
         public var ownershipRule: OwnershipRule
         public var quiescentMicroseconds: Int64 = 1_000_000
         public var quantumMicroseconds: Int64 = 5_000_000
+        /// How stale a placement a write may be given while a burst goes on.
+        public var writeFlushMicroseconds: Int64 = 100_000
 
         public init(partitionCount: Int, ownershipRule: OwnershipRule = OwnershipRule()) {
             self.partitionCount = partitionCount
@@ -83,6 +85,7 @@ public struct ClusterMembership: Sendable {
     private var repairDirty = false
     private var burstStartedAt: Timestamp?
     private var lastChangeAt = Timestamp(microseconds: 0)
+    private var lastPlacementAt = Timestamp(microseconds: 0)
     /// Owners in the placement last applied: while it is this node alone, news of peers (the
     /// whole member list a join brings) is applied at once, so a node that just found its
     /// cluster neither places writes on itself alone nor plans reads on a partial view.
@@ -139,8 +142,18 @@ public struct ClusterMembership: Sendable {
         isLeaving = true
         var effects: [Effect] = []
         reevaluate(selfName, now: now, into: &effects)
-        flush(into: &effects)
+        flush(now: now, into: &effects)
         return effects
+    }
+
+    /// A write is about to be placed: a placement change still waiting for its burst to end is
+    /// applied now (at most every `writeFlushMicroseconds`), since a write placed on a map that
+    /// lacks a new owner gives that owner nothing and no hint, and it would not know it is
+    /// behind. Reads need no such care: the old owners keep their data until handoff confirms.
+    public mutating func placementForWrite(now: Timestamp) -> [Effect] {
+        guard placementDirty, now.microseconds - lastPlacementAt.microseconds >= settings.writeFlushMicroseconds else { return [] }
+        placementDirty = false
+        return applyPlacement(now: now)
     }
 
     /// Time passed: members failed for longer than the failure timeout release their
@@ -212,24 +225,29 @@ public struct ClusterMembership: Sendable {
         if isWritable { writable.insert(name) } else { writable.remove(name) }
     }
 
+    private mutating func applyPlacement(now: Timestamp) -> [Effect] {
+        placementRebuilds += 1
+        appliedOwners = view.owners.count
+        lastPlacementAt = now
+        return [.placementChanged]
+    }
+
     private mutating func coalesce(now: Timestamp, into effects: inout [Effect]) {
         guard placementDirty || repairDirty else { return }
         if burstStartedAt == nil { burstStartedAt = now }
         let deadline = min(lastChangeAt.microseconds + settings.quiescentMicroseconds,
                            burstStartedAt!.microseconds + settings.quantumMicroseconds)
         if now.microseconds >= deadline || (placementDirty && appliedOwners <= 1) {
-            flush(into: &effects)
+            flush(now: now, into: &effects)
         } else {
             effects.append(.wake(at: Timestamp(microseconds: deadline)))
         }
     }
 
-    private mutating func flush(into effects: inout [Effect]) {
+    private mutating func flush(now: Timestamp, into effects: inout [Effect]) {
         if placementDirty {
             placementDirty = false
-            placementRebuilds += 1
-            appliedOwners = view.owners.count
-            effects.append(.placementChanged)
+            effects += applyPlacement(now: now)
         }
         if repairDirty {
             repairDirty = false
