@@ -7,8 +7,10 @@ import EspyStorage
 
 extension ClusterCoordinator {
     /// One sub-request per node for the partitions it answers for; a node that fails has its
-    /// partitions moved to the next live replica. Partial counts add up; for `limit=N` every
-    /// node returns its newest N and the global newest N are counted.
+    /// partitions moved to the next live replica, and one slower than that peer's usual is
+    /// hedged (asked of the next replicas too, within the hedge budget; the first answer wins).
+    /// Partial counts add up; for `limit=N` every node returns its newest N and the global
+    /// newest N are counted.
     public func count(_ query: CountQuery, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void) {
         var plan = queryPlan()
         var sums: [CountResult] = []
@@ -66,6 +68,7 @@ extension ClusterCoordinator {
             let now = loop.nowMilliseconds
             var nextCheck: UInt64?
             for pending in plan.pendingSubRequests where pending.node != selfName && !plan.isHedged(pending.id) {
+                if done { return }
                 guard let sent = sentAt[pending.id] else { continue }
                 let due = sent + UInt64(hedgeTiming.hedgeAfterMilliseconds(pending.node).rounded(.up))
                 guard due <= now else {
