@@ -93,7 +93,11 @@ public final class Node {
             try hintedHandoff.start()
             api = V1API(loop: loop, store: coordinator, shard: shard,
                         identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
-            gossip = try startGossip()
+            do {
+                gossip = try startGossip()
+            } catch let error as LoopError {
+                throw GossipStartError(address: config.gossipAddress, cause: error)
+            }
             if config.joinSeeds.isEmpty {
                 coordinator.membershipSettled = true
             } else {
@@ -113,8 +117,14 @@ public final class Node {
                 })
             }
         } catch {
+            // Everything started so far is stopped, or the loop would run on and the process
+            // hang instead of exiting with the reason.
             membershipWake?.close()
             membershipTimer?.close()
+            settleTimer?.close()
+            repairer?.stop()
+            hintedHandoff?.stop()
+            for watcher in signalWatchers { watcher.close() }
             httpClient?.close()
             gossip?.close()
             server?.shutdown {}
@@ -308,6 +318,16 @@ public final class Node {
                 signalWatchers = []
             }
         }
+    }
+}
+
+/// The gossip port could not be bound: said with the address, as a taken HTTP port is.
+struct GossipStartError: Error, CustomStringConvertible {
+    let address: String
+    let cause: LoopError
+
+    var description: String {
+        "gossip \(address): " + (cause.name == "EADDRINUSE" ? "address in use" : cause.description)
     }
 }
 

@@ -1,7 +1,8 @@
 import EspyTestKit
+import Foundation
 import XCTest
 
-/// The executable's own interface: help text and configuration errors.
+/// The executable's own interface: help text, configuration errors, and failing to start.
 final class CommandLineTests: XCTestCase {
     func testServeHelpListsTheFlags() throws {
         let (status, output) = try runEspyMetrics(["serve", "--help"])
@@ -35,5 +36,30 @@ final class CommandLineTests: XCTestCase {
         let (status, output) = try runEspyMetrics(["serve", "--config", path])
         XCTAssertEqual(status, 2)
         XCTAssertTrue(output.contains("cluster.partitions"), output)
+    }
+
+    func testATakenGossipPortStopsTheNodeWithTheReason_insteadOfHanging() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let holder = try NodeProcess(dataDirectory: directory.file("holder"), name: "holder")
+        defer { holder.terminateHard() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
+        process.arguments = ["serve", "--name", "second", "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:\(holder.gossipPort)",
+                             "--data-dir", directory.file("second")]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        guard !process.isRunning else {
+            process.interrupt()
+            kill(process.processIdentifier, SIGKILL)
+            return XCTFail("the node kept running with its gossip port taken")
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 1, output)
+        XCTAssertTrue(output.contains("cannot start: gossip 127.0.0.1:\(holder.gossipPort): address in use"), output)
     }
 }
