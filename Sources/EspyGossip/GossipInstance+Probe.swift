@@ -177,6 +177,13 @@ extension GossipInstance {
                                 into out: inout [GossipDirective]) {
         guard let finished = probe.inFlight else { return }
         probe.inFlight = nil
+        if now > finished.deadline.advanced(byMilliseconds: profile.probeTimeoutMilliseconds) {
+            // We are judging long after the probe ended: our own loop was held up, and the ack
+            // may have come in time. A stalled node must not accuse others; it slows down instead.
+            counters.probesJudgedLate += 1
+            awareness.apply(1)
+            return continueAfterProbe(now: now, rng: &rng, into: &out)
+        }
         if finished.fallback == .answered {
             // Reachable over TCP only: memberlist warns that the network may be misconfigured.
             counters.tcpOnlyProbeSuccesses += 1

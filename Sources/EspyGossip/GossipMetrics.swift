@@ -24,6 +24,9 @@ public struct GossipMetrics: Equatable, Sendable {
     public var nacksSent: UInt64 = 0
     /// Members that went alive → suspect in our table, whoever accused them.
     public var suspicionsRaised: UInt64 = 0
+    /// Probes left without a verdict because we reached it far past the probe's end (our own
+    /// loop was held up); each raises our health score instead of suspecting the target.
+    public var probesJudgedLate: UInt64 = 0
     /// Members we declared dead because our own suspicion timer ran out.
     public var suspicionTimeouts: UInt64 = 0
     /// Times we raised our incarnation to refute an accusation.

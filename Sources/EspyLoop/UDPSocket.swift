@@ -1,4 +1,7 @@
 import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A bound UDP socket on the loop: datagrams in through a callback, out with `send`.
 public final class UDPSocket: LoopHandle {
@@ -44,6 +47,26 @@ public final class UDPSocket: LoopHandle {
             let socket = LoopHandle.owner(of: handle, as: UDPSocket.self)
             socket.onDatagram?(UnsafeRawBufferPointer(start: buffer!.pointee.base, count: count), SocketAddress(address))
         }), "uv_udp_recv_start")
+    }
+
+    /// Delivers datagrams already waiting in the socket (at most `limit`) now, without waiting
+    /// for the poll phase. libuv runs due timers before it polls, so after the loop was held up
+    /// a timeout would otherwise be judged before the answer that arrived in time is read.
+    public func deliverWaiting(limit: Int = 64) {
+        var descriptor = uv_os_fd_t()
+        guard !isClosing, onDatagram != nil, uv_fileno(rawHandle.assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0 else { return }
+        let buffer = loop.readBuffer
+        for _ in 0..<limit {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let count = withUnsafeMutableBytes(of: &storage) { address in
+                recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT),
+                         address.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
+            }
+            guard count >= 0, let onDatagram else { return }
+            let from = withUnsafeBytes(of: storage) { SocketAddress($0.baseAddress!.assumingMemoryBound(to: sockaddr.self)) }
+            onDatagram(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), from)
+        }
     }
 
     public func send(_ bytes: [UInt8], to address: SocketAddress, completion: ((LoopError?) -> Void)? = nil) {

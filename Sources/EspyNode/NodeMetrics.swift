@@ -82,6 +82,7 @@ public final class NodeMetrics {
         let totals: [(String, UInt64)] = [
             ("espymetrics_gossip_probes_total", gossip.probesSent),
             ("espymetrics_gossip_probe_failures_total", gossip.probeFailures),
+            ("espymetrics_gossip_probes_judged_late_total", gossip.probesJudgedLate),
             ("espymetrics_gossip_suspicions_total", gossip.suspicionsRaised),
             ("espymetrics_gossip_refutations_total", gossip.refutations),
             ("espymetrics_gossip_packets_received_total", gossip.packetsReceived),

@@ -106,6 +106,23 @@ final class ProbeTests: XCTestCase {
         XCTAssertTrue(harness.queued.contains(.suspect(SuspectMessage(incarnation: 1, node: ping.node, from: "a"))))
     }
 
+    func test_probe_judgedLongAfterItEnded_suspectsNobody_andSlowsUsDown() throws {
+        var harness = Harness()
+        harness.addPeers(["b", "c", "d", "e"])
+        let ping = harness.probe()
+        harness.at(500)
+        let stream = try XCTUnwrap(harness.fire(.probeTimeout(seq: ping.seqNo)).streams.first)
+        harness.at(600)
+        harness.streamResult(stream.id, .failure(.connectFailed()))
+        harness.at(1_501) // the loop was held up: the interval ended at 1,000
+        let directives = harness.fire(.indirectTimeout(seq: ping.seqNo))
+        XCTAssertEqual(directives.events, [], "no accusation from a node that was not listening")
+        XCTAssertEqual(harness.instance.member(named: ping.node)?.state, .alive)
+        XCTAssertEqual(harness.instance.awareness.score, 1)
+        XCTAssertEqual(harness.instance.metrics.probesJudgedLate, 1)
+        XCTAssertEqual(harness.instance.metrics.probeFailures, 0)
+    }
+
     func test_probe_withNacksFromEveryRelay_leavesHealthAlone() throws {
         var harness = Harness()
         harness.addPeers(["b", "c", "d", "e"])

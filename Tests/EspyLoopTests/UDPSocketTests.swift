@@ -1,4 +1,4 @@
-import EspyLoop
+@testable import EspyLoop
 import EspyTestKit
 import Foundation
 import XCTest
@@ -98,5 +98,35 @@ final class UDPSocketTests: XCTestCase {
         }) { error in
             XCTAssertEqual((error as? LoopError)?.name, "EADDRINUSE", "\(error)")
         }
+    }
+
+    /// A timer that fires after the loop was held up runs before the poll that would read what
+    /// arrived meanwhile; `deliverWaiting` hands those datagrams over first.
+    func testWaitingDatagramsAreDeliveredWithoutWaitingForThePoll() throws {
+        let loopThread = try startedLoopThread()
+        let received = Locked<[[UInt8]]>([])
+        let bob = try loopThread.sync { () throws -> UDPSocket in
+            let bob = try UDPSocket(loop: loopThread.loop, address: try SocketAddress(host: "127.0.0.1", port: 0))
+            try bob.startReceiving { bytes, _ in received.mutate { $0.append(Array(bytes)) } }
+            return bob
+        }
+        defer { stopLoop(loopThread) { bob.close() } }
+        let deliveredInline = try loopThread.sync { () throws -> Int in
+            // All of this runs inside one loop callback: no poll can read the datagrams first.
+            let sender = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { Glibc.close(sender) }
+            for payload in [[1], [2, 2], [3, 3, 3]] as [[UInt8]] {
+                let sent = bob.localAddress.withSockaddr { address in
+                    sendto(sender, payload, payload.count, 0, address, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+                XCTAssertEqual(sent, payload.count)
+            }
+            bob.deliverWaiting()
+            return received.value.count
+        }
+        XCTAssertEqual(deliveredInline, 3)
+        XCTAssertEqual(received.value, [[1], [2, 2], [3, 3, 3]])
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertEqual(received.value.count, 3, "the poll found nothing left to deliver twice")
     }
 }

@@ -174,6 +174,13 @@ final class GossipShell {
             timer.close()
             self?.pendingTimers[key] = nil
             guard let self, self.transport != nil else { return }
+            // An ack or refutation that arrived while the loop was busy must count before the
+            // timeout it answers: a slow node must not suspect others for its own slowness.
+            switch gossipTimer {
+            case .probeTimeout, .indirectTimeout, .relayTimeout, .suspicionTimeout: self.transport?.deliverWaitingPackets()
+            default: break
+            }
+            guard self.transport != nil else { return }
             self.run(self.core.timerFired(gossipTimer, now: self.now, rng: &self.rng))
         }
     }

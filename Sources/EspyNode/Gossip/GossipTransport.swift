@@ -53,6 +53,9 @@ final class GossipTransport {
         }
     }
 
+    /// Hands over datagrams already waiting, before a timeout is judged (see `UDPSocket.deliverWaiting`).
+    func deliverWaitingPackets() { udp.deliverWaiting() }
+
     func sendPacket(_ bytes: [UInt8], to address: SocketAddress) {
         udp.send(bytes, to: address)
     }
