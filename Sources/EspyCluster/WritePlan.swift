@@ -32,7 +32,7 @@ public struct WritePlan: Hashable, Sendable {
 
     /// - Parameters:
     ///   - recordPartitions: each record's `RecordID.partition(of:)`, in batch order.
-    ///   - routable: members requests may be sent to (usually `MembershipView.routableMembers`).
+    ///   - routable: members requests may be sent to (the node passes `ClusterMembership.writable`: alive and suspect members).
     public init(recordPartitions: [Int], map: PartitionMap, routable: Set<MemberName>,
                 quorum: WriteQuorum = .default) {
         var targets: [Int: PartitionTarget] = [:]

@@ -106,8 +106,7 @@ public final class ClusterCoordinator: RecordStore {
 
     /// Gossip's news of some members, heard together.
     public func apply(_ changes: [ClusterMembership.Change], now: Timestamp) -> [ClusterMembership.Effect] {
-        for case .reported(let member) in changes where member.name != selfName
-            && httpAddresses[member.name].map({ $0.description != member.address }) ?? true {
+        for case .reported(let member) in changes where member.name != selfName && httpAddresses[member.name]?.description != member.address {
             httpAddresses[member.name] = try? SocketAddress(parsing: member.address)
         }
         return carryOut(membership.apply(changes, now: now))
