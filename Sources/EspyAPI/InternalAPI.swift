@@ -18,6 +18,8 @@ public final class InternalAPI {
     /// (it does not own them, or is still catching up on them). Set by the cluster layer; a
     /// partition declined is named in `X-Espy-Unavailable`, never answered as empty.
     public var readiness: ([Int]) -> (readable: [Int], unavailable: [Int]) = { ($0, []) }
+    /// Told of every replica write to the shard: the partitions written and the failure, if any.
+    public var onReplicaWrite: (_ partitions: Set<Int>, _ failure: String?) -> Void = { _, _ in }
 
     public static let pathPrefix = "/internal/v1/"
     public static let routes = ["/internal/v1/records", "/internal/v1/count", "/internal/v1/newest", "/internal/v1/export",
@@ -28,9 +30,12 @@ public final class InternalAPI {
         self.shard = shard
         self.logger = logger
         router.add(.post, "/internal/v1/records") { [unowned self] in self.storeRecords($0, $1) }
-        router.add(.get, "/internal/v1/count") { [unowned self] in self.count($0, $1) }
-        router.add(.get, "/internal/v1/newest") { [unowned self] in self.newest($0, $1) }
-        router.add(.get, "/internal/v1/export") { [unowned self] in self.export($0, $1) }
+        // POST carries the parameters in the body (what nodes send); GET in the URL (for people).
+        for method in [HTTPMethod.get, .post] {
+            router.add(method, "/internal/v1/count") { [unowned self] in self.count($0, $1) }
+            router.add(method, "/internal/v1/newest") { [unowned self] in self.newest($0, $1) }
+            router.add(method, "/internal/v1/export") { [unowned self] in self.export($0, $1) }
+        }
         router.add(.post, "/internal/v1/repair/digests") { [unowned self] in self.digests($0, $1) }
         router.add(.post, "/internal/v1/repair/diff") { [unowned self] in self.diff($0, $1) }
         router.add(.post, "/internal/v1/repair/fetch") { [unowned self] in self.fetch($0, $1) }
@@ -47,9 +52,10 @@ public final class InternalAPI {
             guard batch.rejections.isEmpty else {
                 return reply(.error(.badRequest, "invalid stored record \(batch.rejections[0].index): \(batch.rejections[0].reason)"))
             }
-            shard.write(batch.records) { result in
+            shard.write(batch.records) { [self] result in
                 switch result {
                 case .success(let outcome):
+                    onReplicaWrite([], nil)
                     var answer = JSONObject()
                     answer.add("stored", outcome.inserted)
                     answer.add("duplicates", outcome.duplicates)
@@ -57,6 +63,7 @@ public final class InternalAPI {
                     answer.add("new", String(outcome.newlyStored.map { $0 ? "1" : "0" }))
                     reply(.json(.ok, answer.body))
                 case .failure(let error):
+                    onReplicaWrite(Set(batch.records.map(\.partition)), error.message)
                     reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))
                 }
             }
@@ -75,11 +82,15 @@ public final class InternalAPI {
         }
     }
 
+    private static func parameters(of request: HTTPRequest) -> [(name: String, value: String)] {
+        request.method == .post ? request.formParameters : request.queryParameters
+    }
+
     /// The sub-request in `request`, or the 400 that explains why not.
     private func subRequest(_ request: HTTPRequest) -> Result<SubRequest, QueryParameterError> {
         Result { () throws(QueryParameterError) -> SubRequest in
-            let parameters = request.queryParameters
-            let query = try CountQuery(parameters: parameters)
+            let parameters = InternalAPI.parameters(of: request)
+            let query = try CountQuery(parameters: parameters.filter { $0.name != "partitions" && $0.name != "cursor" })
             guard let listed = parameters.first(where: { $0.name == "partitions" }) else {
                 return SubRequest(query: query, partitions: nil, unavailable: [])
             }
@@ -125,7 +136,7 @@ public final class InternalAPI {
         switch subRequest(request) {
         case .failure(let error): reply(.error(.badRequest, "\(error)"))
         case .success(let sub):
-            let cursor = request.queryParameter("cursor").flatMap(InternalWire.parseCursor)
+            let cursor = InternalAPI.parameters(of: request).first { $0.name == "cursor" }.flatMap { InternalWire.parseCursor($0.value) }
             shard.exportPage(after: cursor, since: sub.query.since, until: sub.query.until, partitions: sub.partitions) { result in
                 switch result {
                 case .success(let page):

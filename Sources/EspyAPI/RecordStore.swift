@@ -15,6 +15,18 @@ public protocol RecordStore: AnyObject {
 
     /// Every record in range exactly once, as NDJSON, pulled as the client reads.
     func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream
+
+    /// Whether this node's answers can be complete now; what `/v1/ready` and health report.
+    var readiness: Readiness { get }
+}
+
+/// Why a node should not (yet) be sent queries: each reason is a sentence for an operator.
+/// Empty when ready.
+public struct Readiness: Sendable, Equatable {
+    public var reasons: [String]
+    public var isReady: Bool { reasons.isEmpty }
+
+    public init(reasons: [String] = []) { self.reasons = reasons }
 }
 
 /// What happened to a write.
@@ -56,6 +68,7 @@ extension Coverage {
         nodes.add("queried", nodesQueried)
         nodes.add("answered", nodesAnswered)
         nodes.addStrings("failed", nodesFailed.map(\.description))
+        nodes.addStrings("unavailable", nodesUnavailable.map(\.description))
         var coverage = JSONObject()
         coverage.add("partial", isPartial)
         coverage.add("partitions", object: partitions)

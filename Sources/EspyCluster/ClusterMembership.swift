@@ -36,6 +36,14 @@ public struct ClusterMembership: Sendable {
         case reaped(MemberName)
         /// An operator removed a member that is not alive (`espymetrics remove`, Serf force-leave).
         case removedByOperator(MemberName)
+
+        /// The member the change is about.
+        public var memberName: MemberName {
+            switch self {
+            case .reported(let member): member.name
+            case .reaped(let name), .removedByOperator(let name): name
+            }
+        }
     }
 
     public enum Effect: Hashable, Sendable {

@@ -12,15 +12,19 @@ public struct Coverage: Hashable, Sendable {
     /// Nodes that failed or timed out on a sub-request, by name. A node may be here and also
     /// counted in `nodesAnswered`, if an earlier sub-request of the same query succeeded.
     public var nodesFailed: [MemberName]
+    /// Replicas of missing partitions that were not asked at all: known to be down, or not to
+    /// be read yet (catching up), when the query was planned. By name.
+    public var nodesUnavailable: [MemberName]
 
     public init(partitionsTotal: Int, partitionsAnswered: Int, missingPartitions: [Int],
-                nodesQueried: Int, nodesAnswered: Int, nodesFailed: [MemberName]) {
+                nodesQueried: Int, nodesAnswered: Int, nodesFailed: [MemberName], nodesUnavailable: [MemberName] = []) {
         self.partitionsTotal = partitionsTotal
         self.partitionsAnswered = partitionsAnswered
         self.missingPartitions = missingPartitions
         self.nodesQueried = nodesQueried
         self.nodesAnswered = nodesAnswered
         self.nodesFailed = nodesFailed
+        self.nodesUnavailable = nodesUnavailable
     }
 
     /// Some partition is not in the answer, so counts may be low.

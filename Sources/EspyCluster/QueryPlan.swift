@@ -29,6 +29,10 @@ public struct QueryPlan: Sendable {
     public let maxAttemptsPerPartition: Int?
     /// The requests to send first, by node name.
     public private(set) var initialSubRequests: [SubRequest] = []
+    /// Planned partitions with no replica that may be read: an answer now would be partial.
+    public let unreadablePartitions: Int
+    /// The replicas of those partitions, none of which may be read now.
+    private let unreadableReplicas: Set<MemberName>
 
     private let partitionsPlanned: [Int]
     /// For each planned partition, its readable replicas in preference order.
@@ -87,6 +91,9 @@ public struct QueryPlan: Sendable {
         self.answered = Array(repeating: false, count: (planned.last ?? -1) + 1)
         self.covering = Array(repeating: 0, count: (planned.last ?? -1) + 1)
         self.candidates = candidates
+        let unreadable = candidates.filter { $0.value.isEmpty }.keys
+        self.unreadablePartitions = unreadable.count
+        self.unreadableReplicas = Set(unreadable.lazy.flatMap { map.replicas(of: $0) })
         self.initialSubRequests = assign(planned)
     }
 
@@ -211,7 +218,8 @@ public struct QueryPlan: Sendable {
     public var coverage: Coverage {
         Coverage(partitionsTotal: partitionsPlanned.count, partitionsAnswered: answeredCount,
                  missingPartitions: missingPartitions, nodesQueried: nodesQueried.count,
-                 nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted())
+                 nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted(),
+                 nodesUnavailable: unreadableReplicas.subtracting(nodesFailed).sorted())
     }
 
     /// Gives each partition not answered and not covered by a sub-request in flight to its best

@@ -18,11 +18,13 @@ extension ClusterCoordinator {
         var sentAt: [Int: UInt64] = [:]
         var hedgeTimer: EspyLoop.Timer?
         var done = false
+        var registration: Int?
 
         func finishIfDone() {
             guard plan.isFinished, !done else { return }
             done = true
             hedgeTimer?.close()
+            if let registration { queryFinished(registration) }
             let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
             if plan.coverage.isPartial { self.metrics.partialAnswers.increment() }
             completion(CountAnswer(result: result, coverage: plan.coverage))
@@ -100,6 +102,15 @@ extension ClusterCoordinator {
             }
             return
         }
+        // A member gossip stops routing to is given up on at once: a stopped peer is suspected
+        // within seconds, long before its sub-requests time out.
+        registration = queryStarted { node in
+            guard !done, plan.pendingSubRequests.contains(where: { $0.node == node }) else { return }
+            let moved = plan.replan(afterFailureOf: node)
+            self.metrics.replans.increment(by: moved.count)
+            for next in moved { run(next) }
+            finishIfDone()
+        }
         for subRequest in initial { run(subRequest) }
         hedgeTiming.sent(initial.count { $0.node != selfName })
         hedgeStragglers()
@@ -129,15 +140,33 @@ extension ClusterCoordinator {
         guard let address = httpAddresses[node] else { return completion(nil) }
         metrics.subRequests.increment()
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
-        client.request(.get, path + "?" + ClusterCoordinator.parameters(query, partitions: partitions), to: address) { result in
+        client.request(.post, path, to: address, headers: Self.formHeaders,
+                       body: Array(ClusterCoordinator.parameters(query, partitions: partitions).utf8),
+                       timeoutMilliseconds: subRequestTimeoutMilliseconds) { result in
             guard case .success(let response) = result, response.status == 200,
-                  let unavailable = self.declined(in: response) else { return completion(nil) }
+                  let unavailable = self.declined(in: response) else {
+                if case .success(let response) = result, (400..<500).contains(response.status) {
+                    self.refused(response, by: node)
+                }
+                return completion(nil)
+            }
             if query.limit == nil {
                 completion(InternalWire.decodeCount(response.body).map { (.counts($0), unavailable) })
             } else {
                 completion(InternalWire.decodeNewest(response.body).map { (.newest($0.map(RecentRecord.init)), unavailable) })
             }
         }
+    }
+
+    static let formHeaders = [(name: "Content-Type", value: "application/x-www-form-urlencoded")]
+
+    /// A peer refused a sub-request as bad: the request is at fault (a version mismatch, or a
+    /// bug), not the peer. Logged as such; the partitions still move to another replica.
+    func refused(_ response: HTTPResponseParser.Response, by node: MemberName) {
+        logger.error("a peer refused a sub-request as bad; it is not failing, this node's request is", metadata: [
+            "cluster/node": "\(node)", "http/status": "\(response.status)",
+            "http/body": "\(String(decoding: response.body.prefix(300), as: UTF8.self))",
+        ])
     }
 
     /// The partitions a peer declined to answer for (`X-Espy-Unavailable`); nil when the header

@@ -24,9 +24,7 @@ extension ClusterCoordinator {
                     if newlyStored[index] { outcome.stored += 1 } else { outcome.duplicates += 1 }
                 } else {
                     metrics.quorumFailures.increment()
-                    let down = (record.failed + record.unanswered).map(\.description).joined(separator: ", ")
-                    outcome.failed.append((index, "\(record.committed.count) of \(record.required) required replicas committed"
-                                           + (down.isEmpty ? "" : "; not committed on \(down)")))
+                    outcome.failed.append((index, Self.quorumFailure(record)))
                 }
             }
             completion(outcome)
@@ -65,6 +63,18 @@ extension ClusterCoordinator {
         }
     }
 
+    /// Says exactly where the record is: committed, failed, or still being written when the
+    /// quorum became impossible (it may yet be stored there; retrying is safe, writes are
+    /// idempotent by record id).
+    static func quorumFailure(_ record: RecordWriteOutcome) -> String {
+        func names(_ members: [MemberName]) -> String { members.map(\.description).joined(separator: ", ") }
+        var text = "\(record.committed.count) of \(record.required) required replicas committed"
+        if !record.committed.isEmpty { text += "; committed on \(names(record.committed))" }
+        if !record.failed.isEmpty { text += "; failed or down: \(names(record.failed))" }
+        if !record.unanswered.isEmpty { text += "; not answered yet: \(names(record.unanswered))" }
+        return text
+    }
+
     /// Keeps hints for the replicas that missed records of this write, in this node's shard.
     private func keepHints(_ missed: [MemberName: [Int]], of records: [PreparedRecord]) {
         for (node, indices) in missed where node != selfName {
@@ -80,7 +90,16 @@ extension ClusterCoordinator {
     /// Stores `records` on `node`; completes with per-record "newly stored" flags, or nil on failure.
     private func send(_ records: [PreparedRecord], to node: MemberName, completion: @escaping ([Bool]?) -> Void) {
         if node == selfName {
-            shard.write(records) { result in completion(try? result.get().newlyStored) }
+            shard.write(records) { [self] result in
+                switch result {
+                case .success(let outcome):
+                    noteLocalWrite(partitions: [], failure: nil)
+                    completion(outcome.newlyStored)
+                case .failure(let error):
+                    noteLocalWrite(partitions: Set(records.map(\.partition)), failure: error.message)
+                    completion(nil)
+                }
+            }
             return
         }
         guard let address = httpAddresses[node] else {
@@ -101,7 +120,7 @@ extension ClusterCoordinator {
     private func post(_ body: [UInt8], count: Int, to node: MemberName, at address: SocketAddress,
                       _ completion: @escaping ([Bool]?) -> Void) {
         client.request(.post, "/internal/v1/records", to: address, headers: [("Content-Type", "application/x-ndjson")],
-                       body: body) { [logger, metrics] result in
+                       body: body, timeoutMilliseconds: subRequestTimeoutMilliseconds) { [logger, metrics] result in
             guard case .success(let response) = result, response.status == 200,
                   let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
                   let flags = answer["new"] as? String, flags.count == count else {

@@ -18,6 +18,8 @@ public final class ClusterCoordinator: RecordStore {
     public let selfName: MemberName
     let quorum: WriteQuorum
     let replicasPerDatacenter: Int
+    /// How long a peer has to answer a count's or a write's sub-request.
+    let subRequestTimeoutMilliseconds: UInt64
     let logger: Logger
     let metrics = CoordinatorMetrics()
     /// Membership as placement and routing see it; changed one member at a time.
@@ -26,6 +28,9 @@ public final class ClusterCoordinator: RecordStore {
     private(set) var map: PartitionMap
     private(set) var httpAddresses: [MemberName: SocketAddress] = [:]
     private var cachedPlan: (key: PlanKey, plan: QueryPlan)?
+    /// Counts waiting for answers, each with what it does when a member it asked stops being routable.
+    private var queriesInFlight: [Int: (MemberName) -> Void] = [:]
+    private var nextQueryKey = 0
     /// When a sub-request is slow enough to be asked of another replica too.
     var hedgeTiming = HedgeTiming()
     /// Per partition: whether this node owns it under `map`.
@@ -45,6 +50,15 @@ public final class ClusterCoordinator: RecordStore {
     /// False until gossip has found the cluster (or there is none to find): before that the view
     /// may lack the peers holding newer data, so nothing may be declared caught up.
     public var membershipSettled = false
+    /// Why membership is not settled yet, for readiness.
+    public var settlingReason = "looking for the cluster: no seed has answered yet"
+    /// Bumped whenever partitions are marked behind, so a repair round that compared digests
+    /// before does not declare them caught up.
+    public internal(set) var behindMarks = 0
+    /// Set while writes to this node's shard fail (a full or failing disk): the last error.
+    public internal(set) var storageFailure: String?
+    /// When `checkForStall` last ran (loop time).
+    var loopLastSeenRunning: UInt64 = 0
     /// Set by a graceful leave: this node releases every partition and hands them off.
     public var isLeaving: Bool { membership.isLeaving }
     /// Called once a burst of membership changes has settled (the map changed, or a member
@@ -65,25 +79,29 @@ public final class ClusterCoordinator: RecordStore {
         let mapDigest: UInt64
         let routingGeneration: Int
         let readinessGeneration: Int
+        let hinted: Set<MemberName>
     }
 
     public var partitionCount: Int { shard.settings.partitionCount }
 
     public init(loop: EventLoop, shard: Shard, client: HTTPClient, selfName: String, datacenter: String, http: String,
                 quorum: WriteQuorum, replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
-                membershipSettings: ClusterMembership.Settings? = nil, logger: Logger) {
+                membershipSettings: ClusterMembership.Settings? = nil, subRequestTimeoutMilliseconds: UInt64 = 3_000,
+                logger: Logger) {
         self.loop = loop
         self.shard = shard
         self.client = client
         self.selfName = MemberName(selfName)
         self.quorum = quorum
         self.replicasPerDatacenter = replicasPerDatacenter
+        self.subRequestTimeoutMilliseconds = subRequestTimeoutMilliseconds
         self.logger = logger
         membership = ClusterMembership(selfName: MemberName(selfName), datacenter: DatacenterName(datacenter), address: http,
                                        settings: membershipSettings ?? ClusterMembership.Settings(partitionCount: shard.settings.partitionCount))
         map = PartitionMap(view: membership.view, replicasPerDatacenter: replicasPerDatacenter)
         httpAddresses[MemberName(selfName)] = try? SocketAddress(parsing: http)
         ownedFlags = Array(repeating: true, count: shard.settings.partitionCount)
+        loopLastSeenRunning = loop.nowMilliseconds
         // Whatever the shard holds may have missed writes while this process was not running.
         catchingUp = Set(0..<shard.settings.partitionCount)
         catchUpTotal = shard.settings.partitionCount
@@ -104,13 +122,32 @@ public final class ClusterCoordinator: RecordStore {
         return forTheNode
     }
 
-    /// Gossip's news of some members, heard together.
+    /// Gossip's news of some members, heard together. Counts still waiting on a member that
+    /// is no longer routable (suspected, failed, gone) ask its partitions' next replicas now
+    /// rather than wait out the sub-request timeout.
     public func apply(_ changes: [ClusterMembership.Change], now: Timestamp) -> [ClusterMembership.Effect] {
         for case .reported(let member) in changes where member.name != selfName && httpAddresses[member.name]?.description != member.address {
             httpAddresses[member.name] = try? SocketAddress(parsing: member.address)
         }
-        return carryOut(membership.apply(changes, now: now))
+        let routableBefore = membership.routable
+        let effects = carryOut(membership.apply(changes, now: now))
+        if !queriesInFlight.isEmpty {
+            let lost = changes.lazy.map(\.memberName).filter { routableBefore.contains($0) && !self.routable.contains($0) }
+            for name in Set(lost) {
+                for abandon in queriesInFlight.values { abandon(name) }
+            }
+        }
+        return effects
     }
+
+    /// Registers a query's reaction to losing a member mid-flight; returns its key for `queryFinished`.
+    func queryStarted(onMemberLost abandon: @escaping (MemberName) -> Void) -> Int {
+        nextQueryKey += 1
+        queriesInFlight[nextQueryKey] = abandon
+        return nextQueryKey
+    }
+
+    func queryFinished(_ key: Int) { queriesInFlight[key] = nil }
 
     /// Time passed: failure timeouts and the end of a coalescing window.
     public func tick(now: Timestamp) -> [ClusterMembership.Effect] {
@@ -162,11 +199,14 @@ public final class ClusterCoordinator: RecordStore {
         if !declinedElsewhere.isEmpty && loop.nowMilliseconds - declinedSinceMilliseconds > Self.declinedMemoryMilliseconds {
             declinedElsewhere = []
         }
-        let key = PlanKey(mapDigest: map.digest, routingGeneration: membership.routingGeneration, readinessGeneration: readinessGeneration)
+        // A peer this node holds hints for is behind on records only this node knows it missed.
+        let hinted = Set(shard.hintCounts.keys.map { MemberName($0) })
+        let key = PlanKey(mapDigest: map.digest, routingGeneration: membership.routingGeneration, readinessGeneration: readinessGeneration,
+                          hinted: hinted)
         if let cached = cachedPlan, cached.key == key { return cached.plan }
         let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
-        let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName, routable: routable,
-                             catchingUp: catchingUp)
+        let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,
+                             routable: routable.subtracting(hinted), catchingUp: catchingUp)
         cachedPlan = (key, plan)
         return plan
     }

@@ -108,9 +108,10 @@ final class ClusterExportStream: ResponseBodyStream {
         }
         guard let address = coordinator.httpAddresses[read.node] else { return completion(nil) }
         let query = CountQuery(since: since, until: until)
-        var target = "/internal/v1/export?" + ClusterCoordinator.parameters(query, partitions: read.partitions)
-        if let cursor = read.cursor { target += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
-        coordinator.client.request(.get, target, to: address) { [coordinator] result in
+        var parameters = ClusterCoordinator.parameters(query, partitions: read.partitions)
+        if let cursor = read.cursor { parameters += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
+        coordinator.client.request(.post, "/internal/v1/export", to: address, headers: ClusterCoordinator.formHeaders,
+                                   body: Array(parameters.utf8)) { [coordinator] result in
             guard case .success(let response) = result, response.status == 200,
                   let unavailable = coordinator.declined(in: response) else { return completion(nil) }
             completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor), unavailable))

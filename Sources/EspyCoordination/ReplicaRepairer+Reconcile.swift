@@ -46,7 +46,10 @@ extension ReplicaRepairer {
                         return completion(false)
                     }
                     coordinator.shard.write(records.records) { [self] result in
-                        guard case .success = result else { return completion(false) }
+                        if case .failure(let error) = result {
+                            coordinator.noteLocalWrite(partitions: Set(records.records.map(\.partition)), failure: error.message)
+                            return completion(false)
+                        }
                         metrics.recordsPulled.increment(by: records.records.count)
                         recordsPulled += records.records.count
                         metrics.bytesMoved.increment(by: body.count)

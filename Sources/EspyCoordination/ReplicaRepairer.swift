@@ -23,6 +23,9 @@ public final class ReplicaRepairer {
     private var round: RepairRound?
     private var roundMapDigest: UInt64 = 0
     private var roundSettled = false
+    /// `coordinator.behindMarks` when the round began: partitions marked behind after that were
+    /// compared too early to be declared caught up by it.
+    private var roundBehindMarks = 0
     private var roundStartedAt: UInt64 = 0
     private var roundRequested = true
     private var lastRoundAt: UInt64 = 0
@@ -33,6 +36,8 @@ public final class ReplicaRepairer {
     private var tasks: [RepairRound.Task] = []
     private var nextTask = 0
     private var tasksRunning = 0
+    private var roundFailures = 0
+    private var roundFirstFailure: RepairRound.Task?
     private var dropping = false
     /// Whether the last round settled anything; if not, busy rounds slow down (a peer that keeps
     /// failing should not be asked every second).
@@ -108,6 +113,7 @@ public final class ReplicaRepairer {
                             held: Set(shard.digests.keys))
         roundMapDigest = coordinator.map.digest
         roundSettled = coordinator.membershipSettled
+        roundBehindMarks = coordinator.behindMarks
         roundStartedAt = now
         for (peer, partitions) in round!.comparisons.sorted(by: { $0.key < $1.key }) {
             compareDigests(with: peer, partitions: partitions)
@@ -149,8 +155,8 @@ public final class ReplicaRepairer {
             reconcile(task) { [self] succeeded in
                 tasksRunning -= 1
                 if !succeeded {
-                    logger.info("repair: reconciliation failed; retried next round",
-                                metadata: ["cluster/node": "\(task.peer)", "cluster/partition": "\(task.partition)"])
+                    if roundFailures == 0 { roundFirstFailure = task }
+                    roundFailures += 1
                 }
                 round?.onTaskFinished(task, succeeded: succeeded)
                 startTasks()
@@ -164,6 +170,14 @@ public final class ReplicaRepairer {
         round = nil
         tasks = []
         nextTask = 0
+        // One line per round, not per partition: a failing disk fails thousands at once.
+        if roundFailures > 0, let first = roundFirstFailure {
+            logger.info("repair: reconciliations failed; retried next round", metadata: [
+                "cluster/failed": "\(roundFailures)", "cluster/node": "\(first.peer)", "cluster/partition": "\(first.partition)",
+            ])
+        }
+        roundFailures = 0
+        roundFirstFailure = nil
         let now = coordinator.loop.nowMilliseconds
         lastRoundAt = now
         periodMilliseconds = Self.jittered(settings.intervalMilliseconds)
@@ -175,7 +189,8 @@ public final class ReplicaRepairer {
             return
         }
         lastRoundProgressed = !finished.droppable.isEmpty
-        if roundSettled {
+        if roundBehindMarks != coordinator.behindMarks { roundRequested = true }
+        if roundSettled, roundBehindMarks == coordinator.behindMarks {
             let synced = finished.synced(among: coordinator.catchingUp)
             lastRoundProgressed = lastRoundProgressed || !synced.isEmpty
             if !synced.isEmpty {

@@ -35,10 +35,16 @@ public struct HTTPRequest: Sendable {
     /// Decoded `name=value` pairs of the query, in order (`+` is a space, `%XX` a byte).
     /// Split on UTF-8 bytes: node-to-node queries carry kilobytes of partition numbers, and
     /// Character-wise splitting showed up first in their profile.
-    public var queryParameters: [(name: String, value: String)] {
-        query.utf8.split(separator: UInt8(ascii: "&")).map { pair in
+    public var queryParameters: [(name: String, value: String)] { HTTPRequest.formDecoded(query.utf8) }
+
+    /// Decoded `name=value` pairs of an `application/x-www-form-urlencoded` body: how nodes
+    /// send each other parameters, so that no client input can push a URL past a limit.
+    public var formParameters: [(name: String, value: String)] { HTTPRequest.formDecoded(body[...]) }
+
+    private static func formDecoded(_ bytes: some Collection<UInt8>) -> [(name: String, value: String)] {
+        bytes.split(separator: UInt8(ascii: "&")).map { pair in
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            return (HTTPRequest.percentDecode(parts[0]), parts.count > 1 ? HTTPRequest.percentDecode(parts[1]) : "")
+            return (HTTPRequest.percentDecode(bytes: parts[0]), parts.count > 1 ? HTTPRequest.percentDecode(bytes: parts[1]) : "")
         }
     }
 
@@ -63,11 +69,11 @@ public struct HTTPRequest: Sendable {
     }
 
     static func percentDecode(_ text: Substring) -> String {
-        percentDecode(text.utf8[...])
+        percentDecode(bytes: text.utf8)
     }
 
-    static func percentDecode(_ text: Substring.UTF8View.SubSequence) -> String {
-        guard text.contains(UInt8(ascii: "%")) || text.contains(UInt8(ascii: "+")) else { return String(Substring(text)) }
+    static func percentDecode(bytes text: some Collection<UInt8>) -> String {
+        guard text.contains(UInt8(ascii: "%")) || text.contains(UInt8(ascii: "+")) else { return String(decoding: text, as: UTF8.self) }
         var bytes: [UInt8] = []
         var utf8 = Array(text)[...]
         while let byte = utf8.popFirst() {

@@ -64,7 +64,7 @@ final class ClientConnection {
         }
         current = request
         parser.expectsBodylessResponse = request.isHead
-        timer.start(after: settings.requestTimeoutMilliseconds) { [unowned self] in
+        timer.start(after: request.timeoutMilliseconds) { [unowned self] in
             self.fail(HTTPClientError(.requestTimeout, "no complete response from \(server) in time"))
         }
         tcp.write(request.bytes) { [weak self] error in

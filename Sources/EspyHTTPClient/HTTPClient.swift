@@ -30,14 +30,16 @@ public final class HTTPClient {
     }
 
     /// Sends one request; `completion` runs once on the loop with the response or the error.
+    /// `timeoutMilliseconds` overrides the settings' request timeout for this request.
     public func request(_ method: HTTPMethod, _ target: String, to server: SocketAddress,
                         headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                        completion: @escaping Completion) {
+                        timeoutMilliseconds: UInt64? = nil, completion: @escaping Completion) {
         guard !isClosed else { return completion(.failure(HTTPClientError(.closed, "client is closed"))) }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(server)\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bytes = Array((head + "\r\n").utf8) + body
-        let pending = PendingRequest(bytes: bytes, isHead: method == .head, completion: completion)
+        let pending = PendingRequest(bytes: bytes, isHead: method == .head,
+                                     timeoutMilliseconds: timeoutMilliseconds ?? settings.requestTimeoutMilliseconds, completion: completion)
         pool(for: server).submit(pending)
     }
 
@@ -76,11 +78,13 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
 final class PendingRequest {
     let bytes: [UInt8]
     let isHead: Bool
+    let timeoutMilliseconds: UInt64
     private var completion: HTTPClient.Completion?
 
-    init(bytes: [UInt8], isHead: Bool, completion: @escaping HTTPClient.Completion) {
+    init(bytes: [UInt8], isHead: Bool, timeoutMilliseconds: UInt64, completion: @escaping HTTPClient.Completion) {
         self.bytes = bytes
         self.isHead = isHead
+        self.timeoutMilliseconds = timeoutMilliseconds
         self.completion = completion
     }
 

@@ -33,6 +33,13 @@ public final class Node {
     var membershipTimer: Timer?
     /// Wakes membership when a coalescing window it asked for ends.
     private var membershipWake: Timer?
+    /// Notices the loop standing still (SIGSTOP, swapping): peers may have written around us.
+    private var stallWatch: Timer?
+    private let snapshot: MemberSnapshot
+    /// The data members the snapshot named at start: rejoined, and awaited before settling.
+    private var remembered: [EspyCluster.Member] = []
+    private var snapshotSaving = false
+    private var savedViewDigest = ""
     private var signalWatchers: [SignalWatcher] = []
     var shutdownStarted = false
     private let metrics: NodeMetrics
@@ -48,6 +55,8 @@ public final class Node {
         metrics = NodeMetrics(registry: metricsRegistry)
         loop = try EventLoop()
         try createDataDirectory(config.dataDirectory)
+        snapshot = MemberSnapshot(dataDirectory: config.dataDirectory)
+        remembered = try snapshot.load(now: Timestamp.now()).filter { $0.name.rawValue != config.name }
         let shard = try Shard(loop: loop, settings: ShardSettings(
             path: config.databasePath, partitionCount: config.partitions, dimensions: try config.parsedDimensions(),
             readerCount: config.readers, durability: config.durability), logger: logger)
@@ -77,9 +86,15 @@ public final class Node {
                 membershipSettings: ClusterMembership.Settings(
                     partitionCount: config.partitions,
                     ownershipRule: OwnershipRule(failureTimeout: .milliseconds(config.failureTimeoutMilliseconds))),
-                logger: logger)
+                subRequestTimeoutMilliseconds: UInt64(config.subRequestTimeoutMilliseconds), logger: logger)
             self.coordinator = coordinator
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
+            internalAPI.onReplicaWrite = { [unowned coordinator] in coordinator.noteLocalWrite(partitions: $0, failure: $1) }
+            if !remembered.isEmpty {
+                // Placed as before the restart, so a write needs the same replicas it needed then.
+                handle(coordinator.apply(remembered.map { .reported($0) }, now: Timestamp.now()))
+                coordinator.settlingReason = "rejoining the cluster: none of the \(remembered.count) members this node last knew has answered yet"
+            }
             var repairSettings = RepairSettings()
             repairSettings.intervalMilliseconds = UInt64(config.repairIntervalMilliseconds)
             repairSettings.maxRecordsPerSecond = config.repairMaxRecordsPerSecond
@@ -98,7 +113,10 @@ public final class Node {
             } catch let error as LoopError {
                 throw GossipStartError(address: config.gossipAddress, cause: error)
             }
-            if config.joinSeeds.isEmpty {
+            if !remembered.isEmpty {
+                // A node that was part of a cluster waits for it, however long: alone, it
+                // would answer from its stale shard as if complete.
+            } else if config.joinSeeds.isEmpty {
                 coordinator.membershipSettled = true
             } else {
                 let settle = try Timer(loop: loop)
@@ -111,6 +129,11 @@ public final class Node {
             timer.unreference()
             timer.start(after: 10_000, repeat: 10_000) { [unowned self] in self.membershipTick() }
             membershipTimer = timer
+            let stallWatch = try Timer(loop: loop)
+            stallWatch.unreference()
+            let interval = ClusterCoordinator.stallWatchIntervalMilliseconds
+            stallWatch.start(after: interval, repeat: interval) { [unowned coordinator] in coordinator.checkForStall() }
+            self.stallWatch = stallWatch
             for signal in [SIGINT, SIGTERM] {
                 signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] signal in
                     self.handleSignal(signal)
@@ -121,6 +144,7 @@ public final class Node {
             // hang instead of exiting with the reason.
             membershipWake?.close()
             membershipTimer?.close()
+            stallWatch?.close()
             settleTimer?.close()
             repairer?.stop()
             hintedHandoff?.stop()
@@ -155,6 +179,7 @@ public final class Node {
     }
 
     private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
                                       storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
                                       gossipPacketsSent: gossip?.packetsSent ?? 0)
@@ -186,7 +211,8 @@ public final class Node {
                                   profile: profile)
         }
         shell.onMemberChanges = { [unowned self] changes in self.membersChanged(changes) }
-        shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) })
+        shell.onRefuted = { [unowned self] in self.coordinator?.markBehindEverywhere(reason: "gossip accused this node of failing") }
+        shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) } + rememberedGossipAddresses)
         return shell
     }
 
@@ -205,13 +231,50 @@ public final class Node {
     private func membersChanged(_ changes: [ClusterMembership.Change]) {
         guard let coordinator, !shutdownStarted else { return }
         handle(coordinator.apply(changes, now: Timestamp.now()))
-        if !coordinator.membershipSettled, coordinator.view.members.count > 1 { settleMembership(reason: "joined the cluster") }
+        if !coordinator.membershipSettled, changes.contains(where: { isAlivePeer($0) }) {
+            settleMembership(reason: remembered.isEmpty ? "joined the cluster" : "rejoined the cluster")
+        }
+        saveSnapshotIfChanged()
+    }
+
+    private func isAlivePeer(_ change: ClusterMembership.Change) -> Bool {
+        guard case .reported(let member) = change else { return false }
+        return member.name.rawValue != config.name && member.status == .alive
     }
 
     private func membershipTick() {
         guard let coordinator, !shutdownStarted else { return }
         handle(coordinator.tick(now: Timestamp.now()))
+        // Remembered peers may all have been down when this node started; keep asking.
+        if !coordinator.membershipSettled, !remembered.isEmpty { gossip?.join(rememberedGossipAddresses) }
+        saveSnapshotIfChanged()
     }
+
+    private var rememberedGossipAddresses: [SocketAddress] {
+        remembered.compactMap { try? SocketAddress(parsing: $0.gossipAddress) }
+    }
+
+    /// Keeps the snapshot in step with the placement view, once membership has settled (before,
+    /// the view is the remembered one or a partial one).
+    private func saveSnapshotIfChanged() {
+        guard let coordinator, coordinator.membershipSettled, !snapshotSaving, !coordinator.isLeaving,
+              coordinator.view.digestHex != savedViewDigest else { return }
+        let digest = coordinator.view.digestHex
+        let members = coordinator.view.members.compactMap { member in
+            member.name == coordinator.selfName ? nil : coordinator.membership.reported[member.name] ?? member
+        }
+        snapshotSaving = true
+        snapshot.save(members, on: loop) { [self] failure in
+            snapshotSaving = false
+            if let failure {
+                logger.error("cannot save the member snapshot; a restart may not find the cluster", metadata: ["storage/error": "\(failure)"])
+                return
+            }
+            savedViewDigest = digest
+            saveSnapshotIfChanged()
+        }
+    }
+
 
     private func handle(_ effects: [ClusterMembership.Effect]) {
         for effect in effects {
@@ -245,6 +308,15 @@ public final class Node {
         settleTimer = nil
         guard let coordinator, !coordinator.membershipSettled else { return }
         coordinator.membershipSettled = true
+        // Remembered members the cluster no longer reports are taken as failed: they keep
+        // their partitions for the failure timeout, and writes are hinted for them.
+        let gossiped = gossip?.members ?? [:]
+        let forgotten = remembered.filter { gossiped[$0.name.rawValue] == nil }.map { member -> ClusterMembership.Change in
+            var dead = member
+            dead.status = .dead
+            return .reported(dead)
+        }
+        if !forgotten.isEmpty { handle(coordinator.apply(forgotten, now: Timestamp.now())) }
         repairer?.requestRound()
         logger.info("membership settled; reconciling partitions before serving reads for them", metadata: [
             "cluster/reason": "\(reason)", "cluster/catching_up": "\(coordinator.catchingUp.count)",
@@ -299,11 +371,14 @@ public final class Node {
         membershipTimer = nil
         membershipWake?.close()
         membershipWake = nil
+        stallWatch?.close()
+        stallWatch = nil
         settleTimer?.close()
         settleTimer = nil
         repairer?.stop()
         hintedHandoff?.stop()
         if leavingTheCluster {
+            snapshot.delete()
             gossip?.leave { [self] in gossip = nil }
         } else {
             gossip?.close()

@@ -43,11 +43,13 @@ extension NodeConfig {
             try reader.string("profile") { gossipProfile = $0 }
             try reader.strings("encrypt_keys") { encryptKeys = $0 }
         }
-        try reader.section("cluster", ["partitions", "replicas_per_dc", "write_quorum", "failure_timeout_ms"]) { (reader) throws(ConfigError) in
+        try reader.section("cluster", ["partitions", "replicas_per_dc", "write_quorum", "failure_timeout_ms",
+                                       "sub_request_timeout_ms"]) { (reader) throws(ConfigError) in
             try reader.int("partitions") { partitions = $0 }
             try reader.int("replicas_per_dc") { replicasPerDatacenter = $0 }
             try reader.string("write_quorum") { writeQuorum = $0 }
             try reader.int("failure_timeout_ms") { failureTimeoutMilliseconds = $0 }
+            try reader.int("sub_request_timeout_ms") { subRequestTimeoutMilliseconds = $0 }
         }
         try reader.section("repair", ["interval_ms", "max_records_per_second", "hint_window_ms", "leave_timeout_ms"]) { (reader) throws(ConfigError) in
             try reader.int("interval_ms") { repairIntervalMilliseconds = $0 }

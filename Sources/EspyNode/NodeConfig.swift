@@ -46,6 +46,9 @@ public struct NodeConfig {
     public var writeQuorum: String = "majority"
     /// How long a failed member keeps its partitions before they move to the others (24 h).
     public var failureTimeoutMilliseconds: Int = 24 * 60 * 60 * 1_000
+    /// How long a node waits for a peer's answer to a count or replica write before asking
+    /// another replica (counts) or keeping a hint (writes).
+    public var subRequestTimeoutMilliseconds: Int = 3_000
 
     // [repair]
     public var repairIntervalMilliseconds: Int = 60_000
@@ -111,6 +114,7 @@ public struct NodeConfig {
             throw ConfigError(key: "cluster.write_quorum", "'\(writeQuorum)' is not majority, one or all")
         }
         try checkPositive(failureTimeoutMilliseconds, key: "cluster.failure_timeout_ms")
+        try checkPositive(subRequestTimeoutMilliseconds, key: "cluster.sub_request_timeout_ms")
         try checkPositive(repairIntervalMilliseconds, key: "repair.interval_ms")
         try checkPositive(repairMaxRecordsPerSecond, key: "repair.max_records_per_second")
         try checkPositive(hintWindowMilliseconds, key: "repair.hint_window_ms")

@@ -11,14 +11,17 @@ final class ClusterHarness {
     private(set) var datacenters: [String: String] = [:]
     static let partitionCount = 4096
 
-    /// Starts `name` in `datacenter`, joining through any running node (none: it founds the cluster).
+    /// Starts `name` in `datacenter`, joining through any running node (none, or not `seeded`:
+    /// it founds the cluster, or finds it through its member snapshot).
     @discardableResult
     func start(_ name: String, datacenter: String, gossip: String = "127.0.0.1:0", user: String? = nil,
-               config: String? = nil) throws -> NodeProcess {
+               config: String? = nil, seeded: Bool = true) throws -> NodeProcess {
         // mkdtemp makes the directory private to root; nodes running as other users live in it.
         if user != nil { chmod(directory.path, 0o755) }
         var arguments = ["--datacenter", datacenter]
-        if let seed = nodes.values.first(where: { $0.process.isRunning }) { arguments += ["--join", "127.0.0.1:\(seed.gossipPort)"] }
+        if seeded, let seed = nodes.values.first(where: { $0.process.isRunning }) {
+            arguments += ["--join", "127.0.0.1:\(seed.gossipPort)"]
+        }
         if let config {
             let path = directory.file(name + ".toml")
             try config.write(toFile: path, atomically: true, encoding: .utf8)
@@ -34,10 +37,10 @@ final class ClusterHarness {
     /// Restarts a stopped node on its data and gossip address (memberlist does not let a dead
     /// member come back from a new address).
     @discardableResult
-    func restart(_ name: String, user: String? = nil, config: String? = nil) throws -> NodeProcess {
+    func restart(_ name: String, user: String? = nil, config: String? = nil, seeded: Bool = true) throws -> NodeProcess {
         let gossip = "127.0.0.1:\(nodes[name]!.gossipPort)"
         nodes[name] = nil
-        return try start(name, datacenter: datacenters[name]!, gossip: gossip, user: user, config: config)
+        return try start(name, datacenter: datacenters[name]!, gossip: gossip, user: user, config: config, seeded: seeded)
     }
 
     subscript(name: String) -> NodeProcess { nodes[name]! }

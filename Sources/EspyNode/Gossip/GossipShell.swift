@@ -21,6 +21,9 @@ final class GossipShell {
     /// Members' news heard together (one packet or stream), once the core's view reflects it;
     /// also an operator's removal (here or anywhere in the cluster).
     var onMemberChanges: (([ClusterMembership.Change]) -> Void)?
+    /// Gossip accused this node of failing and it refuted: peers may have written around it.
+    var onRefuted: (() -> Void)?
+    private var refutationsSeen: UInt64 = 0
     /// Timers the core scheduled that have not fired; closed with the shell so none keeps the
     /// loop alive after a leave.
     private var pendingTimers: [ObjectIdentifier: Timer] = [:]
@@ -58,8 +61,13 @@ final class GossipShell {
 
     func start(seeds: [SocketAddress]) {
         run(core.start(now: now, rng: &rng))
+        join(seeds)
+    }
+
+    /// Asks `seeds` for their member lists (push/pull), as a start with seeds does.
+    func join(_ seeds: [SocketAddress]) {
         let addresses = seeds.compactMap { try? GossipAddress($0) }
-        if !addresses.isEmpty { run(core.join(seeds: addresses, now: now, rng: &rng)) }
+        if transport != nil, !addresses.isEmpty { run(core.join(seeds: addresses, now: now, rng: &rng)) }
     }
 
     /// Leaves gracefully: a Serf leave intent, then dead-from-self, gossiped until live members
@@ -141,6 +149,10 @@ final class GossipShell {
             }
         }
         if !changes.isEmpty { onMemberChanges?(changes) }
+        if core.metrics.refutations != refutationsSeen {
+            refutationsSeen = core.metrics.refutations
+            onRefuted?()
+        }
     }
 
     private func send(_ messages: [PacketMessage], to: GossipAddress) {

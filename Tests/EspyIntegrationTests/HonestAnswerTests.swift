@@ -1,0 +1,196 @@
+import EspyTestKit
+import Foundation
+import XCTest
+
+/// "partial": false promises that every partition was read from a replica holding all of its
+/// acknowledged records. Each test breaks one replica in a way that makes it miss writes (a
+/// restart without seeds, a pause, a full disk), polls counts at several nodes throughout, and
+/// asserts that no answer claiming to be complete differs from the truth.
+final class HonestAnswerTests: XCTestCase {
+    private var cluster: ClusterHarness!
+    private let six = ["n1", "n2", "n3", "n4", "n5", "n6"]
+
+    override func setUp() { cluster = ClusterHarness() }
+
+    override func tearDown() {
+        cluster.tearDown(failed: (testRun?.failureCount ?? 0) > 0)
+    }
+
+    private func profiles(_ count: Int, seed: UInt64) -> [ProfileGenerator.Profile] {
+        var generator = ProfileGenerator(seed: seed)
+        return (0..<count).map { generator.profile(index: $0) }
+    }
+
+    private func ready(_ name: String) -> Bool {
+        (try? cluster[name].request("GET", "/v1/ready", timeout: 10).status) == 200
+    }
+
+    func testARestartedNodeWithoutSeedsRejoinsFromItsSnapshot_andNeverAnswersStaleCountsAsComplete() throws {
+        try cluster.startCluster(six)
+        let all = profiles(6_000, seed: 71)
+        try cluster.ingest(all[..<3_000], through: "n2")
+        XCTAssertTrue(cluster.waitUntil(30) { ready("n1") }, "n1 not ready in a settled cluster")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cluster.directory.file("n1") + "/members.json"))
+        cluster["n1"].signal(SIGINT)
+        XCTAssertEqual(cluster["n1"].waitForExit(timeout: 30), 0)
+        try cluster.ingest(all[3_000...], through: "n2")
+
+        // Started as deploy/local-cluster.sh used to start its first node: no seeds at all.
+        try cluster.restart("n1", seeded: false)
+        let watch = CountWatch(cluster: cluster, names: ["n1", "n2"], truth: all.count)
+        watch.start()
+        XCTAssertTrue(cluster.waitUntil(60) { cluster.alive(seenBy: "n1").isSuperset(of: six) }, "n1 did not rejoin")
+        XCTAssertTrue(cluster.waitUntil(60) { ready("n1") }, "n1 did not become ready")
+        Thread.sleep(forTimeInterval: 2)
+        let seen = watch.stop()
+        XCTAssertEqual(seen.wrong, [], "an answer said complete and was not")
+        XCTAssertGreaterThan(seen.complete, 0, "no complete answer was seen")
+        let (status, json) = try cluster.count(at: "n1", "")
+        XCTAssertEqual(status, 200, "\(json)")
+        XCTAssertEqual(json["record_count"] as? Int, all.count)
+    }
+
+    func testAPausedReplicaIsNotReadUntilItHasCaughtUp() throws {
+        try cluster.startCluster(six)
+        let all = profiles(20_000, seed: 72)
+        try cluster.ingest(all[..<2_000], through: "n1")
+        cluster["n3"].signal(SIGSTOP)
+        // A majority (the two other replicas) acknowledges every batch while n3 stands still.
+        try cluster.ingest(all[2_000...], through: "n1", batch: 1_000)
+        let watch = CountWatch(cluster: cluster, names: ["n3", "n5", "n1"], truth: all.count)
+        cluster["n3"].signal(SIGCONT)
+        watch.start()
+        XCTAssertTrue(cluster.waitUntil(90) {
+            (try? cluster.count(at: "n3", "").json["record_count"] as? Int) == all.count && ready("n3")
+        }, "n3 did not catch up")
+        Thread.sleep(forTimeInterval: 2)
+        let seen = watch.stop()
+        XCTAssertEqual(seen.wrong, [], "an answer said complete and was not")
+        XCTAssertGreaterThan(seen.complete, 0)
+        XCTAssertTrue(cluster["n3"].log.contains("may have missed writes"), "n3 did not notice it had stood still")
+    }
+
+    func testAStoppedPeerDoesNotHoldCountsForLong_theyMoveWhenGossipSuspectsIt() throws {
+        // A sub-request timeout far beyond the test's patience: only re-planning on suspicion
+        // can answer in time.
+        try cluster.startCluster(six, config: "[cluster]\nsub_request_timeout_ms = 60000\n")
+        try cluster.ingest(profiles(3_000, seed: 73)[...], through: "n1")
+        cluster["n4"].signal(SIGSTOP)
+        defer { cluster["n4"].signal(SIGCONT) }
+        for name in ["n1", "n2", "n5"] {
+            let started = Date()
+            let response = try cluster[name].request("GET", "/v1/count", timeout: 30)
+            XCTAssertEqual(response.status, 200, response.bodyText)
+            XCTAssertEqual(response.json()?["record_count"] as? Int, 3_000, response.bodyText)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 25, "a count waited for the stopped peer at \(name)")
+        }
+    }
+
+    func testAReplicaWithAFullDiskDeclinesWhatItMissed_andHealthSaysSo() throws {
+        guard getuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root (CI runs as root)") }
+        try cluster.startCluster(["n1", "n2"])
+        let dataDirectory = cluster.directory.file("n3")
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        XCTAssertEqual(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", dataDirectory]), 0)
+        defer { _ = Self.run("/bin/umount", ["-l", dataDirectory]) }
+        try cluster.start("n3", datacenter: "dc3")
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.alive(seenBy: "n3").isSuperset(of: ["n1", "n2", "n3"]) })
+        XCTAssertTrue(cluster.waitUntil(30) { ready("n3") })
+
+        let all = profiles(24_000, seed: 74)
+        let watch = CountWatch(cluster: cluster, names: ["n3", "n1"], truth: nil)
+        watch.start()
+        // n3 fills up part way; every batch still has two of its three replicas.
+        try cluster.ingest(all[...], through: "n1", batch: 1_000)
+        try cluster.ingest(profiles(1_000, seed: 75)[...], through: "n3", batch: 1_000)
+        watch.truth = all.count + 1_000
+        XCTAssertTrue(cluster.waitUntil(15) {
+            (try? cluster["n3"].request("GET", "/v1/health").json()?["ready"] as? Bool) == false
+        }, "n3's health did not say its writes fail")
+        XCTAssertEqual(try cluster["n3"].request("GET", "/v1/ready").status, 503)
+
+        XCTAssertEqual(Self.run("/bin/mount", ["-o", "remount,size=256m", dataDirectory]), 0)
+        XCTAssertTrue(cluster.waitUntil(120) {
+            (try? cluster.count(at: "n3", "").json["record_count"] as? Int) == all.count + 1_000
+                && (try? cluster.partitions(of: "n3")["handoff"] as? [String: Any]).flatMap { ($0["catching_up"] as? [String: Any])?["partitions"] as? Int } == 0
+        }, "n3 did not catch up once it had space")
+        let seen = watch.stop()
+        XCTAssertEqual(seen.wrong, [], "an answer said complete and was not")
+        if !seen.wrong.isEmpty, let n1 = try? cluster.digests(of: "n1"), let n3 = try? cluster.digests(of: "n3") {
+            print("DIAG differing partitions:", n1.filter { n3[$0.key] != $0.value }.map { "\($0.key): n1=\($0.value) n3=\(n3[$0.key] ?? "-")" }.prefix(20))
+            print("DIAG n3 log:", cluster["n3"].log.split(separator: "\n").filter { $0.contains("cluster/") && !$0.contains("replica write failed") }.prefix(40).joined(separator: "\n"))
+        }
+        XCTAssertGreaterThan(seen.complete, 0)
+        let failures = cluster["n3"].log.split(separator: "\n").filter { $0.contains("reconciliation failed") }.count
+        XCTAssertLessThan(failures, 200, "repair logged every failed reconciliation")
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// Polls `GET /v1/count` at some nodes on a background thread and keeps every answer that said
+/// it was complete (`"partial": false`) and was not the truth. Partial answers and 503s are
+/// honest and only counted. While `truth` is nil (writes still going on) answers are counted
+/// but not judged.
+final class CountWatch {
+    private let nodes: [(name: String, node: NodeProcess)]
+    private let lock = NSLock()
+    private var truthValue: Int?
+    private var stopped = false
+    private var thread: Thread?
+    private var completeAnswers = 0
+    private var honestRefusals = 0
+    private var wrongAnswers: [String] = []
+
+    init(cluster: ClusterHarness, names: [String], truth: Int?) {
+        nodes = names.map { ($0, cluster[$0]) }
+        truthValue = truth
+    }
+
+    var truth: Int? {
+        get { lock.withLock { truthValue } }
+        set { lock.withLock { truthValue = newValue } }
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            var turn = 0
+            // Bounded: at most 20,000 polls (a test stops it long before).
+            while turn < 20_000, !lock.withLock({ stopped }) {
+                let (name, node) = nodes[turn % nodes.count]
+                turn += 1
+                guard node.process.isRunning, let response = try? node.request("GET", "/v1/count", timeout: 30) else { continue }
+                let json = response.json()
+                let partial = (json?["coverage"] as? [String: Any])?["partial"] as? Bool ?? true
+                let count = json?["record_count"] as? Int
+                lock.withLock {
+                    guard response.status == 200, !partial else {
+                        honestRefusals += 1
+                        return
+                    }
+                    completeAnswers += 1
+                    if let truthValue, count != truthValue {
+                        wrongAnswers.append("\(name): \(count.map(String.init) ?? "?") of \(truthValue), said complete")
+                    }
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops and returns what was seen.
+    func stop() -> (complete: Int, refused: Int, wrong: [String]) {
+        lock.withLock { stopped = true }
+        while thread?.isFinished == false { Thread.sleep(forTimeInterval: 0.05) }
+        return lock.withLock { (completeAnswers, honestRefusals, Array(wrongAnswers.prefix(20))) }
+    }
+}
