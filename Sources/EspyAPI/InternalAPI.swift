@@ -20,10 +20,13 @@ public final class InternalAPI {
     public var readiness: ([Int]) -> (readable: [Int], unavailable: [Int]) = { ($0, []) }
     /// Told of every replica write to the shard: the partitions written and the failure, if any.
     public var onReplicaWrite: (_ partitions: Set<Int>, _ failure: String?) -> Void = { _, _ in }
+    /// A coordinator kept hints for this node: it missed writes to these partitions.
+    public var onMissedWrites: (_ partitions: [Int]) -> Void = { _ in }
 
     public static let pathPrefix = "/internal/v1/"
     public static let routes = ["/internal/v1/records", "/internal/v1/count", "/internal/v1/newest", "/internal/v1/export",
-                                "/internal/v1/repair/digests", "/internal/v1/repair/diff", "/internal/v1/repair/fetch"]
+                                "/internal/v1/missed", "/internal/v1/repair/digests", "/internal/v1/repair/diff",
+                                "/internal/v1/repair/fetch"]
 
     public init(loop: EventLoop, shard: Shard, logger: Logger) {
         self.loop = loop
@@ -36,6 +39,7 @@ public final class InternalAPI {
             router.add(method, "/internal/v1/newest") { [unowned self] in self.newest($0, $1) }
             router.add(method, "/internal/v1/export") { [unowned self] in self.export($0, $1) }
         }
+        router.add(.post, "/internal/v1/missed") { [unowned self] in self.missed($0, $1) }
         router.add(.post, "/internal/v1/repair/digests") { [unowned self] in self.digests($0, $1) }
         router.add(.post, "/internal/v1/repair/diff") { [unowned self] in self.diff($0, $1) }
         router.add(.post, "/internal/v1/repair/fetch") { [unowned self] in self.fetch($0, $1) }
@@ -148,6 +152,17 @@ public final class InternalAPI {
                 }
             }
         }
+    }
+
+    /// Body: partitions, comma-separated, whose writes the caller could not deliver here (it
+    /// keeps them as hints). This node may not know: the request may never have arrived.
+    private func missed(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        let text = String(decoding: request.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let partitions = try? InternalWire.parsePartitions(text, partitionCount: shard.settings.partitionCount) else {
+            return reply(.error(.badRequest, "body must list partitions 0..<\(shard.settings.partitionCount) separated by commas"))
+        }
+        onMissedWrites(partitions)
+        reply(.json(.ok, Array("{}\n".utf8)))
     }
 
     // MARK: Repair

@@ -79,12 +79,23 @@ extension ClusterCoordinator {
     private func keepHints(_ missed: [MemberName: [Int]], of records: [PreparedRecord]) {
         for (node, indices) in missed where node != selfName {
             metrics.hintsKept.increment(by: indices.count)
+            tell(node, itMissed: Set(indices.map { records[$0].partition }))
             shard.addHints(indices.map { records[$0] }, for: node.rawValue, now: Timestamp.now()) { [logger] result in
                 if case .failure(let error) = result {
                     logger.error("keeping hints failed", metadata: ["cluster/node": "\(node)", "storage/error": "\(error)"])
                 }
             }
         }
+    }
+
+    /// Tells a replica which partitions it missed writes to, so that it stops being read for
+    /// them: a write that timed out or was refused may never have reached it, and then only
+    /// this node knows. Best effort: a replica this cannot reach is suspected or partitioned,
+    /// and finds out by refuting, or by the hints when they are delivered.
+    private func tell(_ node: MemberName, itMissed partitions: Set<Int>) {
+        guard let address = httpAddresses[node], routable.contains(node) || writable.contains(node) else { return }
+        client.request(.post, "/internal/v1/missed", to: address, body: Array(InternalWire.partitionsParameter(partitions.sorted()).utf8),
+                       timeoutMilliseconds: subRequestTimeoutMilliseconds) { _ in }
     }
 
     /// Stores `records` on `node`; completes with per-record "newly stored" flags, or nil on failure.

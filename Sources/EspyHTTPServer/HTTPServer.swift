@@ -14,6 +14,8 @@ public final class HTTPServer {
     private var sweepTimer: Timer?
     private var graceTimer: Timer?
     private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
+    /// Connections refused for the limit, lingering until the client has read the 503.
+    private var refused: [ObjectIdentifier: HTTPServerConnection] = [:]
     private var onDrained: (() -> Void)?
     private(set) var isShuttingDown = false
     /// The Date header, refreshed by the sweep timer rather than formatted per response.
@@ -43,31 +45,30 @@ public final class HTTPServer {
     }
 
     private func accept(_ tcp: TCPConnection) {
-        guard !isShuttingDown, connections.count < settings.maxConnections else {
-            let response = HTTPResponse.error(.serviceUnavailable, isShuttingDown ? "server is shutting down"
-                                              : "too many connections (limit \(settings.maxConnections)); retry later")
-            var out: [UInt8] = []
-            guard case .bytes(let body) = response.body else { return }
-            HTTPResponseEncoder.appendHead(status: response.status, headers: response.headers, contentLength: body.count,
-                                           keepAlive: false, date: dateHeader, to: &out)
-            out.append(contentsOf: body)
-            tcp.write(out) { _ in tcp.close() }
-            return
-        }
         let connection = HTTPServerConnection(server: self, tcp: tcp)
+        if isShuttingDown || connections.count >= settings.maxConnections + settings.reservedConnections {
+            // Answered after reading what the client sent, then closed: closing at once with its
+            // request unread would reset the connection and the client would never see the 503.
+            // Kept apart, so that a flood of refusals does not take the places they are refused.
+            refused[ObjectIdentifier(connection)] = connection
+            return connection.refuse(HTTPResponse.error(.serviceUnavailable, isShuttingDown ? "server is shutting down" : tooManyConnections))
+        }
         connections[ObjectIdentifier(connection)] = connection
-        connection.start()
+        connection.start(reservedOnly: connections.count > settings.maxConnections)
     }
+
+    var tooManyConnections: String { "too many connections (limit \(settings.maxConnections)); retry later" }
 
     func connectionDidClose(_ connection: HTTPServerConnection) {
         connections[ObjectIdentifier(connection)] = nil
-        if isShuttingDown && connections.isEmpty { finishShutdown() }
+        refused[ObjectIdentifier(connection)] = nil
+        if isShuttingDown && connections.isEmpty && refused.isEmpty { finishShutdown() }
     }
 
     private func sweep() {
         dateHeader = HTTPServer.currentDate()
         let now = loop.nowMilliseconds
-        for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
+        for connection in Array(connections.values) + Array(refused.values) { connection.checkTimeouts(now: now) }
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period), then calls
@@ -86,7 +87,7 @@ public final class HTTPServer {
         listener?.close()
         listener = nil
         for connection in Array(connections.values) { connection.beginShutdown() }
-        if connections.isEmpty {
+        if connections.isEmpty && refused.isEmpty {
             finishShutdown()
             return
         }
@@ -94,7 +95,7 @@ public final class HTTPServer {
         let grace = try? Timer(loop: loop)
         graceTimer = grace
         grace?.start(after: settings.shutdownGraceMilliseconds) { [unowned self] in
-            for connection in Array(self.connections.values) { connection.forceClose() }
+            for connection in Array(self.connections.values) + Array(self.refused.values) { connection.forceClose() }
         }
     }
 

@@ -29,6 +29,11 @@ final class HTTPServerConnection {
     /// must not recurse once per chunk.
     private var isPulling = false
     private var pullRequested = false
+    /// Accepted into a reserved place: it may carry only requests under reserved paths, and
+    /// must start one soon.
+    private var reservedOnly = false
+    private let acceptedAt: UInt64
+    private var requestsTaken = 0
 
     init(server: HTTPServer, tcp: TCPConnection) {
         self.server = server
@@ -36,11 +41,23 @@ final class HTTPServerConnection {
         self.parser = HTTPRequestParser(limits: server.settings.limits)
         self.peer = tcp.peerAddress?.description ?? "?"
         self.lastActivity = server.loop.nowMilliseconds
+        self.acceptedAt = lastActivity
     }
 
-    func start() {
+    func start(reservedOnly: Bool = false) {
+        self.reservedOnly = reservedOnly
         tcp.setNoDelay(true)
         resumeReading()
+    }
+
+    /// Answers `response` to whatever the client sends first, then closes (lingering).
+    func refuse(_ response: HTTPResponse) {
+        fail(with: response)
+        writeReadyResponses()
+    }
+
+    private func isReserved(_ path: String) -> Bool {
+        server.settings.reservedPathPrefixes.contains { path.hasPrefix($0) }
     }
 
     private func resumeReading() {
@@ -82,6 +99,10 @@ final class HTTPServerConnection {
             if slots.isEmpty { output.append(contentsOf: HTTPResponseEncoder.continueResponse) }
         case .request(let request):
             guard !closeWhenDone else { return }
+            requestsTaken += 1
+            if reservedOnly && !isReserved(request.path) {
+                return fail(with: HTTPResponse.error(.serviceUnavailable, server.tooManyConnections))
+            }
             let slot = ResponseSlot(request: request, startedAt: server.loop.nowMilliseconds)
             slots.append(slot)
             if !request.keepAlive {
@@ -233,7 +254,11 @@ final class HTTPServerConnection {
             if now - lingeringSince >= HTTPServerConnection.lingerMilliseconds { close() }
             return
         }
-        if let started = requestStartedAt, now - started >= server.settings.requestTimeoutMilliseconds {
+        if reservedOnly, requestsTaken == 0, !closeWhenDone, now - acceptedAt >= server.settings.reservedFirstRequestMilliseconds {
+            // A reserved place is not for a client that is slow to say what it wants.
+            requestStartedAt = nil
+            refuse(HTTPResponse.error(.serviceUnavailable, server.tooManyConnections))
+        } else if let started = requestStartedAt, now - started >= server.settings.requestTimeoutMilliseconds {
             requestStartedAt = nil
             fail(with: HTTPResponse.error(.requestTimeout, "request not received in time"))
             writeReadyResponses()

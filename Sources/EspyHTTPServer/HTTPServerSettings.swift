@@ -7,6 +7,13 @@ public struct HTTPServerSettings {
     /// Connections beyond this are answered 503 and closed at once, so the ones already open
     /// keep their share of the loop.
     public var maxConnections: Int = 4096
+    /// Connections beyond `maxConnections` kept for requests under `reservedPathPrefixes`
+    /// (node-to-node traffic, metrics, readiness), so clients filling every place do not shut
+    /// the other nodes and the operator out. Such a connection is served only if its first
+    /// request arrives within `reservedFirstRequestMilliseconds` and is under a reserved path.
+    public var reservedConnections: Int = 256
+    public var reservedPathPrefixes: [String] = []
+    public var reservedFirstRequestMilliseconds: UInt64 = 2_000
     /// A keep-alive connection with no request in progress is closed after this long.
     public var idleTimeoutMilliseconds: UInt64 = 60_000
     /// A request must arrive whole within this long of its first byte, or it gets 408.

@@ -90,6 +90,7 @@ public final class Node {
             self.coordinator = coordinator
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
             internalAPI.onReplicaWrite = { [unowned coordinator] in coordinator.noteLocalWrite(partitions: $0, failure: $1) }
+            internalAPI.onMissedWrites = { [unowned coordinator] in coordinator.markBehind($0) }
             if !remembered.isEmpty {
                 // Placed as before the restart, so a write needs the same replicas it needed then.
                 handle(coordinator.apply(remembered.map { .reported($0) }, now: Timestamp.now()))
@@ -162,6 +163,8 @@ public final class Node {
     private func httpSettings() throws -> HTTPServerSettings {
         var settings = HTTPServerSettings(address: try SocketAddress(parsing: config.httpAddress))
         settings.maxConnections = config.maxConnections
+        settings.reservedConnections = config.reservedConnections
+        settings.reservedPathPrefixes = [InternalAPI.pathPrefix, "/metrics", "/v1/ready", "/v1/health", "/v1/cluster/"]
         settings.idleTimeoutMilliseconds = UInt64(config.idleTimeoutMilliseconds)
         settings.requestTimeoutMilliseconds = UInt64(config.requestTimeoutMilliseconds)
         settings.shutdownGraceMilliseconds = UInt64(config.shutdownGraceMilliseconds)
@@ -198,7 +201,7 @@ public final class Node {
     /// HTTP address and role, which `serf members` shows too.
     private func startGossip() throws -> GossipShell {
         let tags = ["dc": config.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1",
-                    "partitions": String(config.partitions)]
+                    "partitions": String(config.partitions), "version": BuildVersion.current]
         let profile: GossipProfile = switch config.gossipProfile {
         case "wan": .wan
         case "local": .local

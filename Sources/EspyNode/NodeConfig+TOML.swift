@@ -24,13 +24,14 @@ extension NodeConfig {
                 logLevel = level
             }
         }
-        try reader.section("http", ["address", "max_body_bytes", "max_header_bytes", "max_connections",
+        try reader.section("http", ["address", "max_body_bytes", "max_header_bytes", "max_connections", "reserved_connections",
                                     "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms", "access_log", "advertise"]) { (reader) throws(ConfigError) in
             try reader.string("address") { httpAddress = $0 }
             try reader.string("advertise") { httpAdvertise = $0 }
             try reader.int("max_body_bytes") { maxBodyBytes = $0 }
             try reader.int("max_header_bytes") { maxHeaderBytes = $0 }
             try reader.int("max_connections") { maxConnections = $0 }
+            try reader.int("reserved_connections") { reservedConnections = $0 }
             try reader.int("idle_timeout_ms") { idleTimeoutMilliseconds = $0 }
             try reader.int("request_timeout_ms") { requestTimeoutMilliseconds = $0 }
             try reader.int("shutdown_grace_ms") { shutdownGraceMilliseconds = $0 }

@@ -19,6 +19,9 @@ public struct NodeConfig {
     public var maxBodyBytes: Int = 16 * 1024 * 1024
     public var maxHeaderBytes: Int = 32 * 1024
     public var maxConnections: Int = 4096
+    /// Places beyond `maxConnections` for node-to-node requests, metrics, health and cluster
+    /// endpoints: clients that take every place do not cut this node off from its peers.
+    public var reservedConnections: Int = 256
     public var idleTimeoutMilliseconds: Int = 60_000
     public var requestTimeoutMilliseconds: Int = 30_000
     public var shutdownGraceMilliseconds: Int = 10_000
@@ -101,6 +104,7 @@ public struct NodeConfig {
         try checkPositive(maxBodyBytes, key: "http.max_body_bytes")
         try checkPositive(maxHeaderBytes, key: "http.max_header_bytes")
         try checkPositive(maxConnections, key: "http.max_connections")
+        try checkPositive(reservedConnections, key: "http.reserved_connections")
         try checkPositive(idleTimeoutMilliseconds, key: "http.idle_timeout_ms")
         try checkPositive(requestTimeoutMilliseconds, key: "http.request_timeout_ms")
         try checkPositive(shutdownGraceMilliseconds, key: "http.shutdown_grace_ms")

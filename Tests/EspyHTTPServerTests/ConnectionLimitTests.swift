@@ -6,7 +6,10 @@ import XCTest
 
 final class ConnectionLimitTests: XCTestCase {
     func testConnectionBeyondMaxConnectionsGets503AndIsClosedWhileTheOthersKeepWorking() throws {
-        let harness = try startServer { $0.maxConnections = 2 }
+        let harness = try startServer {
+            $0.maxConnections = 2
+            $0.reservedConnections = 0
+        }
         let first = try harness.client(), second = try harness.client()
         let firstReader = ResponseReader(first), secondReader = ResponseReader(second)
         // A request on each makes sure both were accepted before the third connects.
@@ -28,6 +31,68 @@ final class ConnectionLimitTests: XCTestCase {
         XCTAssertEqual(secondReader.next()?.bodyText, "fast 2b", "an accepted connection stopped working")
         XCTAssertEqual(try harness.sync { server, _ in server.connectionCount }, 2)
         XCTAssertEqual(try harness.sync { _, routes in routes.requestsSeen }, 4)
+    }
+
+    func testARefusedConnectionThatAlreadySentItsRequestReadsThe503_insteadOfAReset() throws {
+        let harness = try startServer {
+            $0.maxConnections = 1
+            $0.reservedConnections = 0
+        }
+        let first = try harness.client()
+        try first.send(request("GET", "/fast", id: "1"))
+        XCTAssertEqual(ResponseReader(first).next()?.bodyText, "fast 1")
+        // The refused client sends a whole request with a body before reading: a server that
+        // closed with those bytes unread would reset the connection and the 503 would be lost.
+        let refused = try harness.client(receiveTimeout: 5)
+        try refused.send(request("POST", "/fast", body: String(repeating: "x", count: 60_000)))
+        Thread.sleep(forTimeInterval: 0.2)
+        let reader = ResponseReader(refused)
+        let rejection = try XCTUnwrap(reader.next(), "the refused connection got no response")
+        assertJSONError(rejection, status: 503)
+        XCTAssertEqual(reader.waitForEnd(within: 5), .closed)
+    }
+
+    func testReservedPlacesServeReservedPathsOnly_soPeersStillGetInWhenClientsTookEveryPlace() throws {
+        let harness = try startServer {
+            $0.maxConnections = 1
+            $0.reservedConnections = 1
+            $0.reservedPathPrefixes = ["/fast"]
+        }
+        let client = try harness.client()
+        try client.send(request("GET", "/get-only"))
+        XCTAssertEqual(ResponseReader(client).next()?.status, 200)
+
+        // Every ordinary place is taken: a client's request in the reserved place is refused...
+        let intruder = try harness.client(receiveTimeout: 5)
+        try intruder.send(request("GET", "/get-only"))
+        let intruderReader = ResponseReader(intruder)
+        assertJSONError(try XCTUnwrap(intruderReader.next()), status: 503)
+        XCTAssertEqual(intruderReader.waitForEnd(within: 5), .closed)
+        XCTAssertTrue(try waitUntil(timeout: 5) { try harness.sync { server, _ in server.connectionCount } == 1 })
+
+        // ...while a reserved path is served there, request after request.
+        let peer = try harness.client(receiveTimeout: 5)
+        let peerReader = ResponseReader(peer)
+        for id in ["p1", "p2"] {
+            try peer.send(request("GET", "/fast", id: id))
+            XCTAssertEqual(peerReader.next()?.bodyText, "fast \(id)")
+        }
+    }
+
+    func testAReservedPlaceIsNotHeldByAClientThatSendsNothing() throws {
+        let harness = try startServer {
+            $0.maxConnections = 1
+            $0.reservedConnections = 1
+            $0.reservedPathPrefixes = ["/fast"]
+            $0.reservedFirstRequestMilliseconds = 200
+        }
+        let client = try harness.client()
+        try client.send(request("GET", "/get-only"))
+        XCTAssertEqual(ResponseReader(client).next()?.status, 200)
+        let silent = try harness.client(receiveTimeout: 5)
+        let reader = ResponseReader(silent)
+        assertJSONError(try XCTUnwrap(reader.next(), "a silent connection kept its reserved place"), status: 503)
+        XCTAssertEqual(reader.waitForEnd(within: 5), .closed)
     }
 
     func testClosedConnectionFreesItsPlaceForANewOne() throws {

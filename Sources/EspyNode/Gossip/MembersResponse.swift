@@ -28,6 +28,11 @@ enum MembersResponse {
             datacenters.add(datacenter.rawValue, object: row)
         }
         answer.add("datacenters", object: datacenters)
+        // Members per build version (the `version` tag): more than one key is a mixed cluster.
+        var versions = JSONObject()
+        let byVersion = Dictionary(grouping: members.filter { $0.status == .alive }, by: { $0.tags["version"] ?? "unknown" })
+        for (version, holders) in byVersion.sorted(by: { $0.key < $1.key }) { versions.add(version, holders.count) }
+        answer.add("versions", object: versions)
         return answer.body
     }
 }
