@@ -169,14 +169,10 @@ public final class Node {
         settings.requestTimeoutMilliseconds = UInt64(config.requestTimeoutMilliseconds)
         settings.shutdownGraceMilliseconds = UInt64(config.shutdownGraceMilliseconds)
         settings.limits = HTTPRequestParser.Limits(maxHeaderBytes: config.maxHeaderBytes, maxBodyBytes: config.maxBodyBytes)
-        let accessLog = config.accessLog
-        settings.onResponse = { [unowned self, logger] entry in
+        let accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(label: logger.label) : nil
+        settings.onResponse = { [unowned self] entry in
             metrics.observe(entry)
-            guard accessLog else { return }
-            logger.info("request", metadata: [
-                "http/method": "\(entry.method)", "http/path": "\(entry.path)", "http/status": "\(entry.status)",
-                "http/bytes": "\(entry.bodyBytes)", "http/us": "\(entry.durationMicroseconds)", "http/peer": "\(entry.peer)",
-            ])
+            accessLog?.record(entry)
         }
         return settings
     }
