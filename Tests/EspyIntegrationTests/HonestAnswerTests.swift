@@ -50,6 +50,26 @@ final class HonestAnswerTests: XCTestCase {
         XCTAssertEqual(json["record_count"] as? Int, all.count)
     }
 
+    func testARestartedNodeWhosePeersAreAllDown_acknowledgesNothingAndAnswersNothingAsComplete() throws {
+        try cluster.startCluster(["n1", "n2", "n3"])
+        try cluster.ingest(profiles(1_000, seed: 76)[...], through: "n1")
+        XCTAssertTrue(cluster.waitUntil(30) { ready("n1") })
+        for name in ["n1", "n2", "n3"] {
+            cluster[name].signal(SIGINT)
+            XCTAssertEqual(cluster[name].waitForExit(timeout: 30), 0)
+        }
+        try cluster.restart("n1", seeded: false)
+        let body = profiles(100, seed: 77).map(\.json).joined(separator: "\n")
+        let write = try cluster["n1"].request("POST", "/v1/import", body: Array(body.utf8))
+        XCTAssertEqual(write.status, 503, "n1 acknowledged records stored on itself alone: \(write.bodyText.prefix(300))")
+        XCTAssertTrue(write.bodyText.contains("\"accepted\":0") || write.bodyText.contains("\"stored\":0"), write.bodyText.prefix(300).description)
+        let count = try cluster["n1"].request("GET", "/v1/count")
+        XCTAssertEqual(count.status, 503, "n1 answered as if it were the whole cluster: \(count.bodyText.prefix(300))")
+        let readiness = try cluster["n1"].request("GET", "/v1/ready")
+        XCTAssertEqual(readiness.status, 503)
+        XCTAssertTrue(readiness.bodyText.contains("rejoining the cluster"), readiness.bodyText)
+    }
+
     func testAPausedReplicaIsNotReadUntilItHasCaughtUp() throws {
         try cluster.startCluster(six)
         let all = profiles(20_000, seed: 72)
