@@ -24,9 +24,8 @@ public final class InternalAPI {
     public var onMissedWrites: (_ partitions: [Int]) -> Void = { _ in }
 
     public static let pathPrefix = "/internal/v1/"
-    public static let routes = ["/internal/v1/records", "/internal/v1/count", "/internal/v1/newest", "/internal/v1/export",
-                                "/internal/v1/missed", "/internal/v1/repair/digests", "/internal/v1/repair/diff",
-                                "/internal/v1/repair/fetch"]
+    /// The paths this API serves, for labelling metrics.
+    public var paths: [String] { router.paths }
 
     public init(loop: EventLoop, shard: Shard, logger: Logger) {
         self.loop = loop

@@ -8,6 +8,9 @@ public struct Router<Handler> {
         routes[path, default: []].append((method, handler))
     }
 
+    /// Every path registered, for labelling metrics from the same table that routes requests.
+    public var paths: [String] { routes.keys.sorted() }
+
     public enum Match {
         case handler(Handler)
         /// The path exists but not for this method; `allowed` goes into the `Allow` header.

@@ -107,8 +107,10 @@ public final class Node {
             let hintedHandoff = HintedHandoff(coordinator: coordinator, settings: repairSettings, logger: logger)
             self.hintedHandoff = hintedHandoff
             try hintedHandoff.start()
-            api = V1API(loop: loop, store: coordinator, shard: shard,
-                        identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
+            let api = V1API(loop: loop, store: coordinator, shard: shard,
+                            identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
+            self.api = api
+            metrics.knownRoutes = Set(api.paths + internalAPI.paths + nodeRoutes.paths)
             do {
                 gossip = try startGossip()
             } catch let error as LoopError {

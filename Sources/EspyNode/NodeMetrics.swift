@@ -18,9 +18,8 @@ public final class NodeMetrics {
     private var gossipCounters: [String: (counter: Metrics.Counter, last: UInt64)] = [:]
 
     /// Routes get their own label; anything else is "other", so scanners probing random paths
-    /// cannot blow up the number of series.
-    private static let knownRoutes = Set(V1API.routes + InternalAPI.routes
-                                         + ["/metrics", "/v1/cluster/members", "/v1/cluster/partitions"])
+    /// cannot blow up the number of series. The routers' own tables, set once they are built.
+    var knownRoutes: Set<String> = []
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -41,7 +40,7 @@ public final class NodeMetrics {
     }
 
     func observe(_ entry: AccessLogEntry) {
-        let route = NodeMetrics.knownRoutes.contains(entry.path) ? entry.path : "other"
+        let route = knownRoutes.contains(entry.path) ? entry.path : "other"
         let key = "\(route) \(entry.method) \(entry.status)"
         let counter = requestCounters[key] ?? {
             let counter = Metrics.Counter(label: "espymetrics_http_requests_total",
@@ -67,7 +66,7 @@ public final class NodeMetrics {
         if let gossip { record(gossip, packetsSent: gossipPacketsSent) }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
-        return buffer
+        return MetricHelp.withHelpLines(buffer)
     }
 
     /// The gossip core keeps plain running totals; Prometheus counters only move forward, so

@@ -68,4 +68,23 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(after["espymetrics_gossip_members{status=alive}"], 1, "a node alone is its own one alive member")
         XCTAssertEqual(after["espymetrics_gossip_decode_errors_total{}"], 0)
     }
+
+    func testEveryRouteTheNodeServesHasItsOwnLabel_andEveryFamilyHasHelp() throws {
+        // Leave and remove used to be labelled "other": the label list was a copy of the router's.
+        XCTAssertEqual(try node.request("POST", "/v1/cluster/remove", body: Array(#"{"node":"nobody"}"#.utf8)).status / 100, 4)
+        XCTAssertEqual(try node.request("GET", "/v1/ready").status, 200)
+        let samples = try scrape()
+        XCTAssertNotNil(samples.keys.first { $0.hasPrefix("espymetrics_http_requests_total{") && $0.contains("route=/v1/cluster/remove") },
+                        "\(samples.keys.filter { $0.contains("http_requests") })")
+        XCTAssertNotNil(samples["espymetrics_http_request_duration_seconds_count{route=/v1/ready}"])
+        let text = try node.request("GET", "/metrics").bodyText
+        let lines = text.split(separator: "\n")
+        let families = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        XCTAssertGreaterThan(families.count, 20)
+        for family in families {
+            let help = lines.first { $0.hasPrefix("# HELP \(family) ") }
+            XCTAssertNotNil(help, "no # HELP for \(family)")
+            XCTAssertFalse(help?.hasSuffix(" \(family.replacingOccurrences(of: "_", with: " "))") ?? true, "no help text written for \(family)")
+        }
+    }
 }
