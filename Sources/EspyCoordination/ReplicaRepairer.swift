@@ -36,6 +36,8 @@ public final class ReplicaRepairer {
     private var tasks: [RepairRound.Task] = []
     private var nextTask = 0
     private var tasksRunning = 0
+    private var isStartingTasks = false
+    private var startRequested = false
     private var roundFailures = 0
     private var roundFirstFailure: RepairRound.Task?
     private var dropping = false
@@ -147,8 +149,21 @@ public final class ReplicaRepairer {
         }
     }
 
+    /// Starts reconciliations up to the limit. A reconciliation may finish at once (the shard
+    /// closed during shutdown answers synchronously), so a finish only asks for more and the
+    /// outermost call starts them: otherwise thousands of tasks would recurse off the stack.
     private func startTasks() {
-        while tasksRunning < ReplicaRepairer.concurrentTasks, nextTask < tasks.count {
+        guard !isStartingTasks else { return startRequested = true }
+        isStartingTasks = true
+        defer { isStartingTasks = false }
+        repeat {
+            startRequested = false
+            startWaitingTasks()
+        } while startRequested
+    }
+
+    private func startWaitingTasks() {
+        while ticker != nil, tasksRunning < ReplicaRepairer.concurrentTasks, nextTask < tasks.count {
             let task = tasks[nextTask]
             nextTask += 1
             tasksRunning += 1
