@@ -45,8 +45,8 @@ extension ClusterCoordinator {
     }
 
     /// This node may have missed writes to any partition it owns: its loop stood still for
-    /// longer than peers wait for it (SIGSTOP, a swapped-out process), or gossip accused it
-    /// of failing, so peers may have written around it.
+    /// longer than peers wait for it (SIGSTOP, a swapped-out process), or gossip declared it
+    /// dead, so peers may have written around it.
     public func markBehindEverywhere(reason: String) {
         let before = catchingUp.count
         markBehind(0..<partitionCount)

@@ -22,7 +22,7 @@ struct CoordinatorMetrics {
     /// Sub-requests sent again to another replica because the first had not answered in time.
     let hedges = Counter(label: "espymetrics_cluster_hedged_subrequests_total")
     /// Times this node found it may have missed writes everywhere (its loop stood still, or it
-    /// had to refute an accusation) and went back to catching up.
+    /// had to refute being declared dead) and went back to catching up.
     let markedBehind = Counter(label: "espymetrics_cluster_marked_behind_total")
     /// Writes to this node's own shard that failed (each makes its partitions catch up).
     let localWriteFailures = Counter(label: "espymetrics_cluster_local_write_failures_total")

@@ -133,6 +133,7 @@ extension GossipInstance {
         suspicions.removeValue(forKey: dead.node)
         if known.state.isDeadOrLeft { return }
         if dead.node == name && !hasLeft {
+            counters.deathsRefuted += 1
             refute(accusedIncarnation: dead.incarnation)
             return
         }

@@ -31,6 +31,8 @@ public struct GossipMetrics: Equatable, Sendable {
     public var suspicionTimeouts: UInt64 = 0
     /// Times we raised our incarnation to refute an accusation.
     public var refutations: UInt64 = 0
+    /// Of those, accusations that we had died: peers may have stopped writing to us meanwhile.
+    public var deathsRefuted: UInt64 = 0
     /// Alive messages rejected because a known node's address changed (name conflicts).
     public var addressConflicts: UInt64 = 0
     /// UDP packets and the messages in them handed to `receive`.

@@ -6,7 +6,7 @@ enum MetricHelp {
         "espymetrics_cluster_hints_delivered_total": "hinted records delivered to the replica that missed them",
         "espymetrics_cluster_hints_kept_total": "records kept as hints for replicas that missed them",
         "espymetrics_cluster_local_write_failures_total": "writes to this node's own shard that failed (a full or failing disk); their partitions catch up before they are read here",
-        "espymetrics_cluster_marked_behind_total": "times this node found it may have missed writes everywhere (its loop stood still, or it refuted an accusation) and went back to catching up",
+        "espymetrics_cluster_marked_behind_total": "times this node found it may have missed writes everywhere (its loop stood still, or it refuted being declared dead) and went back to catching up",
         "espymetrics_cluster_partial_answers_total": "count answers that left partitions out (refused with 503, or served with allow_partial)",
         "espymetrics_cluster_placement_rebuilds_total": "partition maps rebuilt because ownership changed (a burst of joins or leaves is one)",
         "espymetrics_cluster_quorum_failures_total": "records that missed their write quorum (the client was told to retry them)",

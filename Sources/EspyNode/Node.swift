@@ -212,7 +212,7 @@ public final class Node {
                                   profile: profile)
         }
         shell.onMemberChanges = { [unowned self] changes in self.membersChanged(changes) }
-        shell.onRefuted = { [unowned self] in self.coordinator?.markBehindEverywhere(reason: "gossip accused this node of failing") }
+        shell.onDeathRefuted = { [unowned self] in self.coordinator?.markBehindEverywhere(reason: "gossip declared this node dead") }
         shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) } + rememberedGossipAddresses)
         return shell
     }

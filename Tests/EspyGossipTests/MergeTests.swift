@@ -66,6 +66,7 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(harness.queued, [.alive(aliveMessage("a", incarnation: 2))])
         XCTAssertEqual(harness.instance.awareness.score, 1, "having to refute is a sign of poor health")
         XCTAssertEqual(harness.instance.metrics.refutations, 1)
+        XCTAssertEqual(harness.instance.metrics.deathsRefuted, 0, "a suspected node is still written to")
 
         harness.receive(.suspect(SuspectMessage(incarnation: 7, node: "a", from: "b")))
         XCTAssertEqual(harness.instance.localMember.incarnation, 8, "above the accusation")
@@ -77,6 +78,7 @@ final class MergeTests: XCTestCase {
         harness.receive(.dead(DeadMessage(incarnation: 4, node: "a", from: "b")))
         XCTAssertEqual(harness.instance.localMember.incarnation, 5)
         XCTAssertEqual(harness.instance.localMember.state, .alive)
+        XCTAssertEqual(harness.instance.metrics.deathsRefuted, 1, "peers stopped writing to us: the node must catch up")
     }
 
     func test_onStaleSuspectAboutSelf_isIgnored() {

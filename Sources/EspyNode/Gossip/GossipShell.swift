@@ -21,9 +21,10 @@ final class GossipShell {
     /// Members' news heard together (one packet or stream), once the core's view reflects it;
     /// also an operator's removal (here or anywhere in the cluster).
     var onMemberChanges: (([ClusterMembership.Change]) -> Void)?
-    /// Gossip accused this node of failing and it refuted: peers may have written around it.
-    var onRefuted: (() -> Void)?
-    private var refutationsSeen: UInt64 = 0
+    /// Gossip declared this node dead and it refuted: peers may have written around it (a
+    /// suspected node is still written to, so refuting a suspicion is not enough).
+    var onDeathRefuted: (() -> Void)?
+    private var deathsRefutedSeen: UInt64 = 0
     /// Timers the core scheduled that have not fired; closed with the shell so none keeps the
     /// loop alive after a leave.
     private var pendingTimers: [ObjectIdentifier: Timer] = [:]
@@ -149,9 +150,9 @@ final class GossipShell {
             }
         }
         if !changes.isEmpty { onMemberChanges?(changes) }
-        if core.metrics.refutations != refutationsSeen {
-            refutationsSeen = core.metrics.refutations
-            onRefuted?()
+        if core.metrics.deathsRefuted != deathsRefutedSeen {
+            deathsRefutedSeen = core.metrics.deathsRefuted
+            onDeathRefuted?()
         }
     }
 
