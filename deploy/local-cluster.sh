@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# A local EspyMetrics cluster on loopback addresses: start N nodes across 3 datacenters, show
-# their membership, stop them again. `deploy/local-cluster.sh --help` explains.
+# A local EspyMetrics cluster on loopback addresses: start N nodes across 3 datacenters (or add
+# nodes to a running one), show their membership and readiness, stop them again.
+# `deploy/local-cluster.sh --help` explains.
 set -euo pipefail
 
 readonly DEFAULT_NODES=6
-readonly MAX_NODES=244 # node i listens on 127.0.0.(10+i), so i ≤ 244
 readonly DATACENTERS=3
-readonly HTTP_PORT=8888
-readonly GOSSIP_PORT=7946
-readonly JOIN_TIMEOUT_SECONDS=30
+readonly DEFAULT_BASE_ADDRESS=127.0.0.10
+readonly DEFAULT_HTTP_PORT=8888
+readonly DEFAULT_GOSSIP_PORT=7946
+# Debug builds on a busy machine take a while to find each other and reconcile every partition.
+readonly DEFAULT_READY_TIMEOUT_SECONDS=120
 # A node drains in-flight requests for up to http.shutdown_grace_ms (10 s) and gossips its leave
 # for up to 3 s; past this it is killed.
 readonly STOP_TIMEOUT_SECONDS=30
@@ -20,40 +22,56 @@ cluster_dir=${ESPY_CLUSTER_DIR:-./local-cluster}
 
 usage() {
     cat <<EOF
-Usage: $program start [N]    start N nodes (default $DEFAULT_NODES) and wait until they all see each other
+Usage: $program start [N]    start nodes 1..N (default $DEFAULT_NODES) that are not running, wait until all are ready
        $program stop         SIGINT every node (stop, keeping its data), wait for each to exit
-       $program status       which nodes run, and \`espymetrics members\` from node 1
+       $program status       which nodes run and whether they are ready, \`espymetrics members\` from one
        $program --help
 
-Node i (n1, n2, ...) runs in datacenter dc((i-1)%$DATACENTERS+1) on 127.0.0.(10+i): HTTP on port
-$HTTP_PORT, gossip (UDP and TCP) on port $GOSSIP_PORT. n1 is the join seed of the others. Each node
-keeps its shard, log and pid file in \$ESPY_CLUSTER_DIR/nI (default ./local-cluster/nI):
+Node i (n1, n2, ...) runs in datacenter dc((i-1)%$DATACENTERS+1) on the base address plus i in its
+last byte (127.0.0.(10+i) by default): HTTP on port $DEFAULT_HTTP_PORT, gossip (UDP and TCP) on port
+$DEFAULT_GOSSIP_PORT, unless set otherwise (below). Every node is given all the others as join seeds,
+so any of them finds the cluster, in whatever order they start or restart. Each node keeps its
+shard, log and pid file in \$ESPY_CLUSTER_DIR/nI (default ./local-cluster/nI):
 
   nI/data/      the node's data directory (shard.sqlite)
   nI/node.log   standard output and error (one line per request, membership events)
   nI/node.pid   the process id, while it runs
 
-start waits up to ${JOIN_TIMEOUT_SECONDS} s for every node's /v1/cluster/members to list N alive
-members, then prints the nodes. It reuses data directories left by an earlier run: nodes come back
-to their data. A record lives only on the nodes that owned its partition when it was written, so
-after changing N, data moves: new nodes catch up from the others, and nodes no longer listed keep
-their partitions until the failure timeout (24 h) or \`espymetrics remove\`; to start over, stop
-and remove \$ESPY_CLUSTER_DIR. To take one node out with its data handed off, run
-\`espymetrics leave --http 127.0.0.(10+i):$HTTP_PORT\`.
+The addresses and ports a cluster was started with are kept in \$ESPY_CLUSTER_DIR/cluster.settings;
+later commands use them unless the environment names others, which start and status refuse
+while nodes run.
+
+start returns once every node of 1..N lists N alive members and answers GET /v1/ready with 200
+(GET /v1/health on nodes without /v1/ready), or fails after ESPY_CLUSTER_READY_TIMEOUT seconds
+saying what each node lacks. On a running cluster, start with a larger N adds the missing nodes
+and leaves the running ones alone (a smaller N is refused: take nodes out with
+\`espymetrics leave --http ADDRESS:PORT\`, which hands their data off, or stop everything).
+Data directories left by an earlier run are reused: nodes come back to their data. A record
+lives on the nodes that owned its partition when it was written, so when N changes, data moves:
+new nodes catch up from the others, and nodes no longer started keep their partitions until the
+failure timeout (24 h) or \`espymetrics remove\`. To start over, stop and remove \$ESPY_CLUSTER_DIR
+(also the way to change the addresses or ports of a cluster: a member cannot come back from
+another gossip address).
 
 Environment:
-  ESPYMETRICS_BIN   the espymetrics binary; otherwise the first of
-                    $repo_root/.build-release/release/espymetrics,
-                    $repo_root/.build/debug/espymetrics, espymetrics on PATH
-  ESPY_CLUSTER_DIR  where the nodes' directories go (default ./local-cluster)
-  ESPY_NODE_CONFIG  a cluster.toml every node also reads (flags above still win)
+  ESPYMETRICS_BIN             the espymetrics binary; otherwise the first of
+                              $repo_root/.build/release/espymetrics (what README builds),
+                              $repo_root/.build-release/release/espymetrics (what bench/ builds),
+                              espymetrics on PATH, $repo_root/.build/debug/espymetrics
+  ESPY_CLUSTER_DIR            where the nodes' directories go (default ./local-cluster)
+  ESPY_CLUSTER_BASE_ADDRESS   IPv4 address of node 0: node i adds i to its last byte (default $DEFAULT_BASE_ADDRESS)
+  ESPY_CLUSTER_HTTP_PORT      every node's HTTP port (default $DEFAULT_HTTP_PORT)
+  ESPY_CLUSTER_GOSSIP_PORT    every node's gossip port, UDP and TCP (default $DEFAULT_GOSSIP_PORT)
+  ESPY_CLUSTER_READY_TIMEOUT  seconds start waits for every node to be ready (default $DEFAULT_READY_TIMEOUT_SECONDS)
+  ESPY_NODE_CONFIG            a cluster.toml every node also reads (the flags above still win)
 
 Linux routes all of 127.0.0.0/8 to the loopback interface, so no setup is needed. On macOS add
 the addresses first: sudo ifconfig lo0 alias 127.0.0.11 up (and so on for each node).
 
 Examples:
-  $program start && curl -s 127.0.0.12:$HTTP_PORT/v1/count
-  ESPY_CLUSTER_DIR=/tmp/espy $program start 9
+  $program start && curl -s 127.0.0.12:$DEFAULT_HTTP_PORT/v1/count
+  $program start 7                      # one more node, in dc1
+  ESPY_CLUSTER_DIR=/tmp/espy ESPY_CLUSTER_BASE_ADDRESS=127.0.1.0 ESPY_CLUSTER_HTTP_PORT=9888 $program start 9
   $program status
   $program stop
 EOF
@@ -68,8 +86,14 @@ note() {
     printf '%s\n' "$*"
 }
 
+# "1 node", "2 nodes".
+plural() {
+    if (($1 == 1)); then printf '1 %s' "$2"; else printf '%d %ss' "$1" "$2"; fi
+}
+
 # The binary to run, checked to be one with cluster support (the `members` command); a stale
-# build found by the automatic search is skipped with a warning.
+# build found by the automatic search is skipped with a warning. README's release build comes
+# first: a debug build left from development is slower and may be older.
 find_binary() {
     local candidate
     if [[ -n ${ESPYMETRICS_BIN:-} ]]; then
@@ -79,8 +103,8 @@ find_binary() {
         printf '%s\n' "$ESPYMETRICS_BIN"
         return
     fi
-    for candidate in "$repo_root/.build-release/release/espymetrics" "$repo_root/.build/debug/espymetrics" \
-        "$(command -v espymetrics || true)"; do
+    for candidate in "$repo_root/.build/release/espymetrics" "$repo_root/.build-release/release/espymetrics" \
+        "$(command -v espymetrics || true)" "$repo_root/.build/debug/espymetrics"; do
         [[ -n $candidate && -x $candidate ]] || continue
         if supports_cluster "$candidate"; then
             printf '%s\n' "$candidate"
@@ -89,11 +113,16 @@ find_binary() {
         printf "%s: skipping %s: it has no 'members' command (built before the cluster); rebuild it\n" \
             "$program" "$candidate" >&2
     done
-    fail "no espymetrics binary found: set ESPYMETRICS_BIN, or build one (swift build -c release --build-path .build-release)"
+    fail "no espymetrics binary found: set ESPYMETRICS_BIN, or build one (swift build -c release --static-swift-stdlib)"
 }
 
 supports_cluster() {
     "$1" --help 2>/dev/null | grep -qE '^[[:space:]]+members[[:space:]]'
+}
+
+# "0.1.0", or "unknown" for builds from before --version.
+binary_version() {
+    "$1" --version 2>/dev/null | head -n 1 || true
 }
 
 # Absolute, so the paths in pid files, process arguments and messages do not depend on the
@@ -103,9 +132,67 @@ absolute_cluster_dir() {
     cluster_dir=$(cd "$cluster_dir" && pwd)
 }
 
-node_ip() { printf '127.0.0.%d' $((10 + $1)); }
+# MARK: Addresses and ports
+
+base_address=""
+http_port=""
+gossip_port=""
+settings_file() { printf '%s/cluster.settings' "$cluster_dir"; }
+
+# The value of `key` in the settings file, if it has one.
+saved_setting() {
+    local file
+    file=$(settings_file)
+    [[ -r $file ]] || return 0
+    sed -n "s/^$1=//p" "$file" | head -n 1
+}
+
+# The addresses and ports to use: the environment's, else the ones saved by the last start,
+# else the defaults. `strict` (start with nodes running) refuses an environment that disagrees
+# with the running nodes' settings instead of quietly using other addresses.
+resolve_settings() {
+    local strict=${1:-} key variable default saved value
+    for key in base_address http_port gossip_port; do
+        case $key in
+        base_address) variable=ESPY_CLUSTER_BASE_ADDRESS default=$DEFAULT_BASE_ADDRESS ;;
+        http_port) variable=ESPY_CLUSTER_HTTP_PORT default=$DEFAULT_HTTP_PORT ;;
+        gossip_port) variable=ESPY_CLUSTER_GOSSIP_PORT default=$DEFAULT_GOSSIP_PORT ;;
+        esac
+        saved=$(saved_setting "$key")
+        value=${!variable:-${saved:-$default}}
+        if [[ -n $strict && -n $saved && $value != "$saved" ]]; then
+            fail "$variable=$value, but the running nodes of $cluster_dir use $saved; stop them first ('$program stop')"
+        fi
+        printf -v "$key" '%s' "$value"
+    done
+    [[ $base_address =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] \
+        || fail "ESPY_CLUSTER_BASE_ADDRESS must be an IPv4 address such as $DEFAULT_BASE_ADDRESS, got '$base_address'"
+    local part
+    for part in "${BASH_REMATCH[@]:1}"; do
+        ((10#$part <= 255)) || fail "ESPY_CLUSTER_BASE_ADDRESS must be an IPv4 address, got '$base_address'"
+    done
+    check_port ESPY_CLUSTER_HTTP_PORT "$http_port"
+    check_port ESPY_CLUSTER_GOSSIP_PORT "$gossip_port"
+    ((10#$http_port != 10#$gossip_port)) || fail "the HTTP and gossip ports must differ (both are $http_port)"
+}
+
+check_port() {
+    [[ $2 =~ ^[0-9]{1,5}$ ]] && ((10#$2 >= 1 && 10#$2 <= 65535)) || fail "$1 must be a port from 1 to 65535, got '$2'"
+}
+
+save_settings() {
+    printf 'base_address=%s\nhttp_port=%s\ngossip_port=%s\n' "$base_address" "$http_port" "$gossip_port" >"$(settings_file)"
+}
+
+# Node i's address: the base address with i added to its last byte.
+node_ip() { printf '%s.%d' "${base_address%.*}" $((10#${base_address##*.} + $1)); }
+max_nodes() { printf '%d' $((254 - 10#${base_address##*.})); }
+node_http() { printf '%s:%d' "$(node_ip "$1")" "$http_port"; }
+node_gossip() { printf '%s:%d' "$(node_ip "$1")" "$gossip_port"; }
 node_datacenter() { printf 'dc%d' $((($1 - 1) % DATACENTERS + 1)); }
 node_dir() { printf '%s/n%d' "$cluster_dir" "$1"; }
+
+# MARK: Processes
 
 # The node numbers that have a pid file, ascending.
 nodes_with_pid_files() {
@@ -132,71 +219,152 @@ running_pid() {
     printf '%s\n' "$pid"
 }
 
-# How many members node i's /v1/cluster/members lists as alive; empty if it did not answer.
-alive_seen_by() {
-    local i=$1 answer
-    answer=$("$binary" members --http "$(node_ip "$i"):$HTTP_PORT" --format json 2>/dev/null) || return 0
-    { grep -o '"status":"alive"' <<<"$answer" || true; } | wc -l | tr -d ' '
+# MARK: Asking nodes
+
+http_status=""
+http_body=""
+
+# GET http://ADDRESS:PORT/PATH into http_status and http_body; status 000 when nothing answered
+# within 5 s. curl when there is one; bash's /dev/tcp otherwise.
+http_get() {
+    local address=$1 path=$2 response
+    http_status=000
+    http_body=""
+    if command -v curl >/dev/null 2>&1; then
+        response=$(curl -s -m 5 -w '\n%{http_code}' "http://$address$path" 2>/dev/null) || true
+        http_status=${response##*$'\n'}
+        [[ $http_status =~ ^[0-9]{3}$ ]] || http_status=000
+        http_body=${response%$'\n'*}
+        [[ $response == *$'\n'* ]] || http_body=""
+        return 0
+    fi
+    local line
+    # In braces, so that silencing a refused connection's message does not silence the script.
+    { exec 3<>"/dev/tcp/${address%:*}/${address##*:}"; } 2>/dev/null || return 0
+    printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$address" >&3
+    if IFS= read -r -t 5 line <&3 && [[ $line =~ ^HTTP/1\.[01]\ ([0-9]{3}) ]]; then
+        http_status=${BASH_REMATCH[1]}
+        while IFS= read -r -t 5 line <&3 && [[ $line != $'\r' && -n $line ]]; do :; done
+        while IFS= read -r -t 5 line <&3; do http_body+=$line$'\n'; done
+        http_body+=$line
+    fi
+    exec 3<&-
 }
 
-start_cluster() {
-    local count=${1:-$DEFAULT_NODES} i pid dir ip datacenter
-    if ! [[ $count =~ ^[0-9]{1,3}$ ]] || ((10#$count < 1 || 10#$count > MAX_NODES)); then
-        fail "the node count must be a whole number from 1 to $MAX_NODES, got '$count'"
+# How many members node i lists as alive; empty if it did not answer.
+alive_seen_by() {
+    http_get "$(node_http "$1")" /v1/cluster/members
+    [[ $http_status == 200 ]] || return 0
+    { grep -o '"status":"alive"' <<<"$http_body" || true; } | wc -l | tr -d ' '
+}
+
+# Whether node i is ready for reads: GET /v1/ready answers 200. A build without /v1/ready (404)
+# is ready once /v1/health answers 200. Otherwise prints why not, in a few words.
+ready_state() {
+    http_get "$(node_http "$1")" /v1/ready
+    if [[ $http_status == 404 ]]; then
+        http_get "$(node_http "$1")" /v1/health
     fi
-    count=$((10#$count))
+    case $http_status in
+    200) printf 'ready' ;;
+    000) printf 'no answer (HTTP not up)' ;;
+    *) printf 'not ready (%s %s)' "$http_status" "$(tr -d '\n' <<<"$http_body" | cut -c1-160)" ;;
+    esac
+}
+
+# MARK: Commands
+
+start_cluster() {
+    local count=${1:-$DEFAULT_NODES} i pid
     binary=$(find_binary)
     absolute_cluster_dir
+    local -a running=()
     for i in $(nodes_with_pid_files); do
-        if pid=$(running_pid "$i"); then
-            fail "a local cluster is already running in $cluster_dir (n$i, pid $pid); run '$program stop' first"
+        if running_pid "$i" >/dev/null; then
+            running+=("$i")
+        else
+            rm -f "$(node_dir "$i")/node.pid"
         fi
-        rm -f "$(node_dir "$i")/node.pid"
     done
+    # While nodes run, their addresses are the cluster's: a different environment is refused.
+    if ((${#running[@]} > 0)); then resolve_settings strict; else resolve_settings; fi
+    if ! [[ $count =~ ^[0-9]{1,3}$ ]] || ((10#$count < 1 || 10#$count > $(max_nodes))); then
+        fail "the node count must be a whole number from 1 to $(max_nodes) (the base address $base_address leaves room for that many), got '$count'"
+    fi
+    count=$((10#$count))
+    for i in "${running[@]}"; do
+        ((i <= count)) || fail "n$i is running, so the cluster has more than $count nodes; start only adds nodes" \
+            "(take n$i out with 'espymetrics leave --http $(node_http "$i")', or '$program stop' everything)"
+    done
+    ((${#running[@]} > 0)) || save_settings
 
-    note "starting $count nodes with $binary"
+    local -a missing=()
+    for ((i = 1; i <= count; i++)); do
+        running_pid "$i" >/dev/null || missing+=("$i")
+    done
+    if ((${#missing[@]} == 0)); then
+        note "all $count nodes already run; checking that they are ready"
+    elif ((${#running[@]} > 0)); then
+        note "adding $(plural ${#missing[@]} node) to the ${#running[@]} running, with $binary ($(binary_version "$binary"))"
+    else
+        note "starting $(plural "$count" node) with $binary ($(binary_version "$binary"))"
+    fi
     # Interrupted while starting: stop what was started rather than leave it behind.
     trap abort_start INT TERM
-    local seed
-    seed="$(node_ip 1):$GOSSIP_PORT"
     started=()
-    for ((i = 1; i <= count; i++)); do
-        dir=$(node_dir "$i")
-        ip=$(node_ip "$i")
-        datacenter=$(node_datacenter "$i")
-        mkdir -p "$dir/data"
-        local arguments=(serve --name "n$i" --datacenter "$datacenter" --http "$ip:$HTTP_PORT"
-            --gossip "$ip:$GOSSIP_PORT" --data-dir "$dir/data")
-        ((i > 1)) && arguments+=(--join "$seed")
-        [[ -n ${ESPY_NODE_CONFIG:-} ]] && arguments+=(--config "$ESPY_NODE_CONFIG")
-        printf '\n=== %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$binary" "${arguments[*]}" >>"$dir/node.log"
-        # nohup: the nodes outlive the terminal this was started from.
-        nohup "$binary" "${arguments[@]}" </dev/null >>"$dir/node.log" 2>&1 &
-        printf '%d\n' "$!" >"$dir/node.pid"
-        started+=("$i")
-    done
+    for i in "${missing[@]}"; do start_node "$i" "$count"; done
 
-    wait_for_membership "$count"
+    wait_until_ready "$count"
     trap - INT TERM
 
     note ""
-    printf '%-5s %-4s %-8s %-24s %-17s %s\n' node dc pid http gossip directory
+    printf '%-5s %-4s %-8s %-28s %-21s %s\n' node dc pid http gossip directory
     for ((i = 1; i <= count; i++)); do
-        printf '%-5s %-4s %-8s %-24s %-17s %s\n' "n$i" "$(node_datacenter "$i")" "$(running_pid "$i" || printf '-')" \
-            "http://$(node_ip "$i"):$HTTP_PORT" "$(node_ip "$i"):$GOSSIP_PORT" "$(node_dir "$i")"
+        printf '%-5s %-4s %-8s %-28s %-21s %s\n' "n$i" "$(node_datacenter "$i")" "$(running_pid "$i" || printf '-')" \
+            "http://$(node_http "$i")" "$(node_gossip "$i")" "$(node_dir "$i")"
     done
     note ""
-    note "every node sees $count alive members. Try:"
-    note "  curl -s http://$(node_ip 1):$HTTP_PORT/v1/cluster/partitions"
-    note "  curl -s 'http://$(node_ip "$count"):$HTTP_PORT/v1/count?group_by=python.version_info.0'"
+    note "every node sees $count alive members and is ready. Try:"
+    note "  curl -s http://$(node_http 1)/v1/cluster/partitions"
+    note "  curl -s 'http://$(node_http "$count")/v1/count?group_by=python.version_info.0'"
     note "  $program status"
     note "  $program stop"
 }
 
-# Polls every node until each lists `count` alive members; on a node exiting or the timeout,
-# explains, stops what was started and fails.
-wait_for_membership() {
-    local count=$1 i seen deadline=$((SECONDS + JOIN_TIMEOUT_SECONDS)) all_ready
+# Starts node i of a cluster of `count`, with every other node of it as a seed: whichever of them
+# runs lets it (re)join, so no node is ever started believing it is alone.
+start_node() {
+    local i=$1 count=$2 dir j
+    dir=$(node_dir "$i")
+    mkdir -p "$dir/data"
+    local arguments=(serve --name "n$i" --datacenter "$(node_datacenter "$i")" --http "$(node_http "$i")"
+        --gossip "$(node_gossip "$i")" --data-dir "$dir/data")
+    for ((j = 1; j <= count; j++)); do
+        ((j == i)) || arguments+=(--join "$(node_gossip "$j")")
+    done
+    [[ -n ${ESPY_NODE_CONFIG:-} ]] && arguments+=(--config "$ESPY_NODE_CONFIG")
+    printf '\n=== %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$binary" "${arguments[*]}" >>"$dir/node.log"
+    # The node is a daemon: nohup, so it outlives the terminal this was started from, and no
+    # descriptor of the caller's but the three redirected ones, or a caller waiting for a pipe
+    # or socket it passed this script to close would wait as long as the node runs.
+    (
+        for fd in /dev/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec nohup "$binary" "${arguments[@]}" </dev/null >>"$dir/node.log" 2>&1
+    ) &
+    printf '%d\n' "$!" >"$dir/node.pid"
+    started+=("$i")
+}
+
+# Polls every node until each lists `count` alive members and is ready for reads; on a node
+# exiting or the timeout, explains, stops what this command started and fails.
+wait_until_ready() {
+    local count=$1 i seen state all_ready timeout
+    timeout=${ESPY_CLUSTER_READY_TIMEOUT:-$DEFAULT_READY_TIMEOUT_SECONDS}
+    [[ $timeout =~ ^[0-9]+$ ]] || fail "ESPY_CLUSTER_READY_TIMEOUT must be a whole number of seconds, got '$timeout'"
+    local deadline=$((SECONDS + 10#$timeout))
     local -a report
     while true; do
         all_ready=1
@@ -208,13 +376,18 @@ wait_for_membership() {
                 abort_start
             fi
             seen=$(alive_seen_by "$i")
-            report+=("n$i sees ${seen:-no answer (HTTP not up)}${seen:+ of $count alive}")
-            [[ ${seen:-0} -eq $count ]] || all_ready=0
+            if [[ ${seen:-0} -ne $count ]]; then
+                all_ready=0
+                report+=("n$i sees ${seen:-no answer (HTTP not up)}${seen:+ of $count alive}")
+                continue
+            fi
+            state=$(ready_state "$i")
+            [[ $state == ready ]] || all_ready=0
+            report+=("n$i sees $count of $count alive, $state")
         done
         ((all_ready)) && return 0
         if ((SECONDS >= deadline)); then
-            printf '%s: the nodes did not all see %d alive members within %d s:\n' \
-                "$program" "$count" "$JOIN_TIMEOUT_SECONDS" >&2
+            printf '%s: the nodes were not all ready with %d alive members within %d s:\n' "$program" "$count" "$timeout" >&2
             printf '    %s\n' "${report[@]}" >&2
             printf '%s: logs: %s/n*/node.log\n' "$program" "$cluster_dir" >&2
             abort_start
@@ -224,8 +397,10 @@ wait_for_membership() {
 }
 
 abort_start() {
-    printf '%s: stopping the nodes this command started\n' "$program" >&2
-    stop_nodes "${started[@]}" >&2 || true
+    if ((${#started[@]} > 0)); then
+        printf '%s: stopping the nodes this command started\n' "$program" >&2
+        stop_nodes "${started[@]}" >&2 || true
+    fi
     exit 1
 }
 
@@ -280,31 +455,34 @@ stop_cluster() {
         note "no node of $cluster_dir is running"
         return 0
     fi
-    note "stopping ${#nodes[@]} nodes (SIGINT: each stops and keeps its data)"
+    note "stopping $(plural ${#nodes[@]} node) (SIGINT: each stops and keeps its data)"
     stop_nodes "${nodes[@]}"
 }
 
 status_cluster() {
     [[ -d $cluster_dir ]] || fail "no local cluster in $cluster_dir"
     absolute_cluster_dir
+    resolve_settings strict
     local -a nodes
     mapfile -t nodes < <(nodes_with_pid_files)
     ((${#nodes[@]} > 0)) || fail "no node of $cluster_dir is running (start one with '$program start')"
-    local i pid asked=""
-    printf '%-5s %-4s %-8s %s\n' node dc pid http
+    local i pid state asked=""
+    printf '%-5s %-4s %-8s %-28s %s\n' node dc pid http state
     for i in "${nodes[@]}"; do
         if pid=$(running_pid "$i"); then
             [[ -n $asked ]] || asked=$i
+            state=$(ready_state "$i")
         else
             pid="stopped"
+            state="-"
         fi
-        printf '%-5s %-4s %-8s %s\n' "n$i" "$(node_datacenter "$i")" "$pid" "http://$(node_ip "$i"):$HTTP_PORT"
+        printf '%-5s %-4s %-8s %-28s %s\n' "n$i" "$(node_datacenter "$i")" "$pid" "http://$(node_http "$i")" "$state"
     done
     [[ -n $asked ]] || fail "none of the nodes is running"
     note ""
     note "members as n$asked sees them:"
     binary=$(find_binary)
-    "$binary" members --http "$(node_ip "$asked"):$HTTP_PORT"
+    "$binary" members --http "$(node_http "$asked")"
 }
 
 main() {

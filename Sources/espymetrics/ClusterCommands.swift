@@ -47,8 +47,42 @@ struct LeaveCommand: ParsableCommand {
     var http: String = "127.0.0.1:8888"
 
     func run() throws {
+        // The node's answer says how many partitions it holds, not whether anyone can take
+        // them; its member list (read first, while it still serves) says that.
+        let (_, members) = try askNode(http, .get, "/v1/cluster/members")
         let (_, answer) = try askNode(http, .post, "/v1/cluster/leave")
-        print("\(answer["leaving"] as? String ?? http) is leaving; handing off \(answer["partitions_held"] as? Int ?? 0) partitions")
+        print(LeaveReport(members: members, answer: answer, http: http).text)
+    }
+}
+
+/// What a leave will do, said as the node will do it (`Node.leave`): partitions are handed
+/// off only when the node holds records and another data-holding member is alive to take
+/// them; otherwise it stops at once.
+struct LeaveReport {
+    let node: String
+    let partitionsHeld: Int
+    let successors: Int
+    let http: String
+
+    init(members: [String: Any], answer: [String: Any], http: String) {
+        node = answer["leaving"] as? String ?? http
+        partitionsHeld = answer["partitions_held"] as? Int ?? 0
+        let selfName = members["self"] as? String ?? node
+        successors = (members["members"] as? [[String: Any]] ?? []).filter { member in
+            member["name"] as? String != selfName && member["status"] as? String == "alive"
+                && (member["tags"] as? [String: Any])?["role"] as? String == "espymetrics"
+        }.count
+        self.http = http
+    }
+
+    var text: String {
+        if partitionsHeld == 0 { return "\(node) is leaving; it holds no records, so there is nothing to hand off and it stops now" }
+        if successors == 0 {
+            return "\(node) is leaving; no other member is alive to take its \(partitionsHeld) partitions, so there is nothing "
+                + "to hand off and it stops now (its data stays in its data directory)"
+        }
+        return "\(node) is leaving; handing off \(partitionsHeld) partitions to \(successors) other "
+            + (successors == 1 ? "member" : "members") + ", then it stops (progress: espymetrics partitions --http \(http))"
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EspyCore
 
 @main
 struct EspyMetricsCommand: ParsableCommand {
@@ -15,7 +16,9 @@ struct EspyMetricsCommand: ParsableCommand {
               espymetrics import metrics_data.jsonl               # bulk-load NDJSON records
               espymetrics query count --group-by python.version_info.0
               espymetrics <command> --help                        # details and more examples
+              espymetrics --version                               # this build's version
             """,
+        version: BuildVersion.current,
         subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, MembersCommand.self,
                       PartitionsCommand.self, LeaveCommand.self, RemoveCommand.self])
 }

@@ -12,6 +12,11 @@ struct ImportCommand: ParsableCommand {
             records already stored are recognised by their content and not stored twice. Shows \
             progress when standard error is a terminal. Exits 1 if anything was rejected.
 
+            Records the node could not store (a 503: too few replicas reachable) are retried \
+            three times, after 0.5, 1 and 2 s; only those records, as the node names them, so \
+            what was acknowledged counts as imported. Records still not stored go to the reject \
+            file with the node's reason, and importing that file again later retries them.
+
             Examples:
               espymetrics import metrics_data.jsonl
               espymetrics import profiles.ndjson --http 10.0.0.5:8888 --batch 5000
@@ -54,7 +59,8 @@ struct ImportCommand: ParsableCommand {
               + "\(grouped(summary.duplicates)) already stored) in \(String(format: "%.1f", summary.seconds)) s, \(grouped(rate)) records/s")
         guard summary.rejected.isEmpty else {
             print("rejected \(grouped(summary.rejected.count)) records, written to \(rejectPath)"
-                  + (summary.failedBatches > 0 ? " (\(summary.failedBatches) batches could not be stored)" : ""))
+                  + (summary.notStored > 0 ? " (\(grouped(summary.notStored)) of them not stored by the node; "
+                     + "importing the reject file again retries them)" : ""))
             for (line, error) in summary.rejected.sorted(by: { $0.line < $1.line }).prefix(10) {
                 print("  line \(line): \(error)")
             }

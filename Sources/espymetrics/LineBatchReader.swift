@@ -11,6 +11,12 @@ final class LineBatchReader {
         var lines: [[UInt8]] = []
         var lineNumbers: [Int] = []
         var body: [UInt8] { lines.flatMap { $0 + [0x0A] } }
+
+        /// The records at `indices` (positions in this batch), keeping their line numbers: what
+        /// a retry of only some records sends.
+        func subset(_ indices: [Int]) -> Batch {
+            Batch(lines: indices.map { lines[$0] }, lineNumbers: indices.map { lineNumbers[$0] })
+        }
     }
 
     private let file: UnsafeMutablePointer<FILE>

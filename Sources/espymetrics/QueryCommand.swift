@@ -21,12 +21,21 @@ struct CountCommand: ParsableCommand {
         discussion: """
             Paths use $ or dots: python$version_info$0 is the major Python version, \
             uname.system the OS. The table shows each value's share of the records considered \
-            and a total row; records lacking the path are counted as (missing).
+            and a total row; records lacking the path are counted as (missing). A value that \
+            could be taken for one of those rows, or that is empty, starts with a double quote or \
+            holds a line break or another control character, is shown as a JSON string \
+            ("total", "a\\nb"). CSV gives percent as a plain number and prefixes a value that \
+            starts with =, +, - or @ with ' so that spreadsheets do not run it as a formula.
+
+            When some partitions have no answering replica (nodes down), the node refuses with \
+            503 rather than give low counts; --allow-partial accepts counts over the partitions \
+            that answered, and says so on standard error.
 
             Examples:
               espymetrics query count --group-by python.version_info.0
               espymetrics query count --group-by uname.system --since 2026-11-01 --until 2026-12-01
               espymetrics query count --group-by python.implementation --limit 10000 --format csv
+              espymetrics query count --group-by uname.system --allow-partial
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -36,7 +45,9 @@ struct CountCommand: ParsableCommand {
     @Option(name: .customLong("group-by"), help: ArgumentHelp("Field path to group by.", valueName: "path"))
     var groupBy: String?
 
-    @Option(help: "Count only the N most recent records.")
+    // Unconditional: "-1" is a value to refuse with a reason, not an unknown flag.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Count only the N most recent records.", valueName: "n"),
+            transform: { try CountCommand.parseLimit($0) })
     var limit: Int?
 
     @Option(help: ArgumentHelp("Only records stored at or after this time (YYYY-MM-DD or RFC 3339).", valueName: "time"))
@@ -48,16 +59,32 @@ struct CountCommand: ParsableCommand {
     @Option(help: "Output format: table, json (the node's answer) or csv.")
     var format: Format = .table
 
+    @Flag(name: .customLong("allow-partial"),
+          help: "Accept counts over the partitions that answered when some have no answering replica.")
+    var allowPartial = false
+
     @Option(help: ArgumentHelp("Node to ask.", valueName: "host:port"))
     var http: String = "127.0.0.1:8888"
 
-    func run() throws {
+    /// `--limit`: a count of records, so from 0 to the largest count there can be.
+    static func parseLimit(_ text: String) throws -> Int {
+        guard let limit = Int(text), limit >= 0 else {
+            throw ValidationError("must be a whole number from 0 to \(Int.max)")
+        }
+        return limit
+    }
+
+    var target: String {
         var parameters: [String] = []
         if let groupBy { parameters.append("group_by=" + HTTPRequest.percentEncoded(groupBy)) }
         if let limit { parameters.append("limit=\(limit)") }
         if let since { parameters.append("since=" + HTTPRequest.percentEncoded(since)) }
         if let until { parameters.append("until=" + HTTPRequest.percentEncoded(until)) }
-        let target = "/v1/count" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
+        if allowPartial { parameters.append("allow_partial=true") }
+        return "/v1/count" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
+    }
+
+    func run() throws {
         let response: HTTPResponseParser.Response
         do {
             response = try NodeConnection(http: http).send(.get, target)
@@ -71,12 +98,27 @@ struct CountCommand: ParsableCommand {
         }
         guard response.status == 200 else {
             printError("espymetrics: \(answer["error"] as? String ?? "status \(response.status)")")
+            // The node's message speaks of its HTTP parameter; say the flag that sets it.
+            if answer["missing_partitions"] != nil {
+                printError("espymetrics: run again with --allow-partial to accept counts over the partitions that answered")
+            }
             throw ExitCode(1)
         }
+        if let warning = CountCommand.partialWarning(answer) { printError(warning) }
         switch format {
         case .json: print(response.bodyText, terminator: response.bodyText.hasSuffix("\n") ? "" : "\n")
         case .table: print(CountTable(answer: answer).table(), terminator: "")
         case .csv: print(CountTable(answer: answer).csv(), terminator: "")
         }
+    }
+
+    /// Said on standard error, so that a table, CSV or JSON on standard output stays clean.
+    static func partialWarning(_ answer: [String: Any]) -> String? {
+        guard let coverage = answer["coverage"] as? [String: Any], coverage["partial"] as? Bool == true else { return nil }
+        let partitions = coverage["partitions"] as? [String: Any]
+        let failed = (coverage["nodes"] as? [String: Any])?["failed"] as? [String] ?? []
+        return "espymetrics: partial answer: \(partitions?["answered"] as? Int ?? 0) of \(partitions?["total"] as? Int ?? 0) "
+            + "partitions answered" + (failed.isEmpty ? "" : " (failed nodes: \(failed.joined(separator: ", ")))")
+            + "; counts cover only those and may be low"
     }
 }

@@ -11,9 +11,20 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run a node: HTTP API on its SQLite shard.",
         discussion: """
             Settings come from embedded defaults, then the TOML file given with --config (see \
-            cluster.toml.example for every key), then these flags. A bad setting stops the node \
-            with a message naming the key and exit code 2. SIGINT or SIGTERM shut the node down \
-            gracefully: no new connections, in-flight requests finish, the shard is closed, exit 0.
+            cluster.toml.example for every key), then these flags.
+
+            SIGINT stops the node and keeps its data: no new connections, in-flight requests \
+            finish, queued writes commit, the shard is closed. The node keeps its partitions and \
+            the others route around it until it is back: the stop for restarts and upgrades.
+
+            SIGTERM makes the node leave the cluster for good, as 'espymetrics leave' does: it \
+            hands every partition to its new owners first, then stops as for SIGINT (a node with \
+            no other member to hand off to stops at once). Both exit 0; a second signal exits at \
+            once with status 1. See docs/operations.md, "Stop".
+
+            Exit status: 0 after a signal, 1 when the node cannot start (e.g. an address in \
+            use), 2 for a configuration error, named by its key: a bad setting, a data directory \
+            created with another cluster.partitions, or a cluster that uses another partition count.
 
             Examples:
               espymetrics serve

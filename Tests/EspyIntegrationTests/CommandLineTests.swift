@@ -12,6 +12,57 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    func testVersionPrintsTheBuildVersion() throws {
+        let (status, output) = try runEspyMetrics(["--version"])
+        XCTAssertEqual(status, 0, output)
+        let source = try String(contentsOf: CommandLineTests.repository.appendingPathComponent("Sources/EspyCore/BuildVersion.swift"),
+                                encoding: .utf8)
+        let declared = try XCTUnwrap(source.range(of: #"current = "[^"]+""#, options: .regularExpression).map { source[$0].dropFirst(11).dropLast() })
+        XCTAssertEqual(output, String(declared) + "\n")
+    }
+
+    /// SIGINT and SIGTERM do different things in a cluster; the help says which.
+    func testServeHelpTellsTheSignalsApart() throws {
+        let (status, output) = try runEspyMetrics(["serve", "--help"])
+        XCTAssertEqual(status, 0)
+        let text = output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(text.contains("SIGINT stops the node and keeps its data"), output)
+        XCTAssertTrue(text.contains("SIGTERM makes the node leave the cluster for good"), output)
+        XCTAssertTrue(text.contains("hands every partition to its new owners first"), output)
+        XCTAssertFalse(text.contains("SIGINT or SIGTERM shut the node down"), output)
+    }
+
+    /// What docs/operations.md shows for a data directory created with another partition count
+    /// is what the node prints, with the same exit code.
+    func testAChangedPartitionCountExitsTwoAsTheDocsSay() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        for count in [64, 128] {
+            try "[cluster]\npartitions = \(count)\n".write(toFile: directory.file("\(count).toml"), atomically: true, encoding: .utf8)
+        }
+        let first = try NodeProcess(dataDirectory: directory.file("data"), extraArguments: ["--config", directory.file("64.toml")])
+        first.signal(SIGINT)
+        XCTAssertEqual(first.waitForExit(), 0)
+        let (status, output) = try runEspyMetrics(["serve", "--config", directory.file("128.toml"), "--data-dir", directory.file("data"),
+                                                   "--http", "127.0.0.1:0", "--gossip", "127.0.0.1:0"])
+        XCTAssertEqual(status, 2, output)
+        let printed = "espymetrics: configuration error: cluster.partitions: this data directory was created with partitions = 64, "
+            + "but the configuration says 128; the partition count cannot change"
+        XCTAssertEqual(output, printed + "\n")
+
+        let docs = try String(contentsOf: CommandLineTests.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let documented = try XCTUnwrap(docs.split(separator: "\n").first { $0.contains("configuration error: cluster.partitions:") },
+                                       "docs/operations.md does not show the message")
+        let pattern = "^ *" + NSRegularExpression.escapedPattern(for: printed)
+            .replacingOccurrences(of: "= 64", with: "= [0-9]+").replacingOccurrences(of: "says 128", with: "says [0-9]+") + "$"
+        XCTAssertNotNil(documented.range(of: pattern, options: .regularExpression), "docs show: \(documented)")
+        XCTAssertTrue(docs.contains("`[cluster] partitions` is refused before anything is bound, with exit code 2"))
+        XCTAssertFalse(docs.contains("cannot start: storage error"))
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     func testUnknownConfigKeyExitsTwoNamingTheKey() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -68,7 +68,8 @@ final class ImportAndQueryCommandTests: XCTestCase {
         XCTAssertEqual(rows, [["os", "count", "percent"], ["linux", "3", "60.00%"], ["mac", "1", "20.00%"],
                               ["(missing)", "1", "20.00%"], ["total", "5", "100.00%"]])
         let csv = try runEspyMetrics(["query", "count", "--group-by", "os", "--format", "csv", "--http", "127.0.0.1:\(node.httpPort)"])
-        XCTAssertEqual(csv.output, "os,count,percent\nlinux,3,60.00%\nmac,1,20.00%\n(missing),1,20.00%\ntotal,5,100.00%\n")
+        XCTAssertEqual(csv.output, "os,count,percent\nlinux,3,60.00\nmac,1,20.00\n(missing),1,20.00\ntotal,5,100.00\n",
+                       "percent is a number a spreadsheet can add up")
     }
 
     func testQueryReportsTheNodesErrorAndExitsOne() throws {

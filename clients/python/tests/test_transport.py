@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from espymetrics_client import Batcher, get_profile, report_in_background, send, send_batch
+from espymetrics_client import Batcher, get_profile, report_in_background, send, send_batch, settings
 from espymetrics_client.profile import PROCESS_UUID
-from espymetrics_client.transport import encode_json
+from espymetrics_client.transport import build_url, encode_json
 
 ORIGINAL_TOP_KEYS = {"username", "uuid", "hostname", "hostfqdn", "uname", "linux_dist", "time", "python"}
 
@@ -40,6 +40,30 @@ def test_host_comes_from_the_environment(server, monkeypatch):
 def test_host_may_carry_its_scheme(server):
     assert send({"probe": 1}, host="http://%s/" % server.host) is True
     assert server.requests[0]["path"] == "/v1/on_import"
+
+
+@pytest.mark.parametrize(
+    "host, url",
+    [
+        ("nonsense", "http://nonsense:8888/v1/on_import"),
+        ("metrics.internal/", "http://metrics.internal:8888/v1/on_import"),
+        ("10.0.0.5:9000", "http://10.0.0.5:9000/v1/on_import"),
+        ("[::1]", "http://[::1]:8888/v1/on_import"),
+        ("[::1]:9000", "http://[::1]:9000/v1/on_import"),
+        ("::1", "http://[::1]:8888/v1/on_import"),
+        ("http://proxy.internal", "http://proxy.internal/v1/on_import"),
+        ("https://proxy.internal:8443/", "https://proxy.internal:8443/v1/on_import"),
+    ],
+)
+def test_a_host_without_a_port_gets_the_servers_port(host, url):
+    assert build_url(host, "/v1/on_import") == url
+
+
+def test_a_host_without_a_port_is_sent_to_the_default_port(server, monkeypatch):
+    # The recording server stands in for a node on the default port (8888 itself may be taken).
+    monkeypatch.setattr(settings, "DEFAULT_PORT", int(server.host.rsplit(":", 1)[1]))
+    assert send({"probe": 1}, host="127.0.0.1") is True
+    assert server.json_bodies() == [{"probe": 1}]
 
 
 def test_proxy_settings_are_ignored(server, closed_host, monkeypatch):

@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host",
-        metavar="HOST:PORT",
-        help="server to send to (default: $%s or %s)" % (settings.HOST_VAR, settings.DEFAULT_HOST),
+        metavar="HOST[:PORT]",
+        help="server to send to, port %d when left out (default: $%s or %s)"
+        % (settings.DEFAULT_PORT, settings.HOST_VAR, settings.DEFAULT_HOST),
     )
     parser.add_argument(
         "--timeout",

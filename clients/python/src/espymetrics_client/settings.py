@@ -13,7 +13,8 @@ OPT_OUT_VARS = ("ESPYMETRICS_OPT_OUT", "DO_NOT_TRACK")
 HOST_VAR = "ESPYMETRICS_HOST"
 SCRUB_VAR = "ESPYMETRICS_SCRUB"
 
-DEFAULT_HOST = "127.0.0.1:8888"
+DEFAULT_PORT = 8888
+DEFAULT_HOST = "127.0.0.1:%d" % DEFAULT_PORT
 
 # Values that mean "not set" for a flag variable; anything else non-empty means "set".
 FALSE_WORDS = ("0", "false")

@@ -29,9 +29,30 @@ FailureCallback = Callable[[str], None]
 
 
 def build_url(host: str, path: str) -> str:
-    """http://HOST:PORT + path; a host given with its own scheme keeps it."""
-    base = host if "://" in host else "http://" + host
+    """http://HOST:PORT + path.
+
+    A host without a port gets the server's port, 8888: HTTP's own 80 is where
+    no EspyMetrics node listens, so "--host metrics.internal" would otherwise
+    fail in a way that looks like the server being down. A host given as a URL,
+    with its own scheme, is used as written (a proxy in front of the cluster
+    may well serve on 80 or 443).
+    """
+    base = host if "://" in host else "http://" + with_default_port(host)
     return base.rstrip("/") + path
+
+
+def with_default_port(host: str) -> str:
+    """HOST -> HOST:8888; HOST:PORT, [IPv6]:PORT unchanged; a bare IPv6 address gets brackets."""
+    authority, slash, rest = host.partition("/")
+    if authority.startswith("["):
+        has_port = "]:" in authority
+    elif authority.count(":") > 1:
+        authority, has_port = "[%s]" % authority, False
+    else:
+        has_port = ":" in authority
+    if authority and not has_port:
+        authority += ":%d" % settings.DEFAULT_PORT
+    return authority + slash + rest
 
 
 def encode_json(payload: Any) -> bytes:
