@@ -72,6 +72,9 @@ extension Node {
         var answer = JSONObject()
         answer.add("leaving", config.name)
         answer.add("partitions_held", shard?.digests.count ?? 0)
+        // What the leave will do: hand these off to these members, or stop at once.
+        answer.add("partitions_to_hand_off", handoffPlan?.partitions ?? 0)
+        answer.add("successors", handoffPlan?.successors ?? 0)
         reply(.json(.accepted, answer.body))
         // After the reply is on its way: the leave stops gossip and, in the end, HTTP.
         if let later = try? Timer(loop: loop) {

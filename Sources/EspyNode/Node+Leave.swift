@@ -5,15 +5,21 @@ extension Node {
     /// A graceful leave: gossip tells the cluster this node is going, so its partitions move to
     /// their runners-up; repair pushes to them whatever they lack and drops each partition once
     /// confirmed; then the node stops. Bounded by `repair.leave_timeout_ms`.
+    /// What a leave would hand off now: the partitions held and the live members to take them;
+    /// nil when there is nothing to hand off (no records, or no other member alive).
+    var handoffPlan: (partitions: Int, successors: Int)? {
+        guard let coordinator, let shard, !shard.digests.isEmpty else { return nil }
+        let successors = coordinator.view.owners.count { $0.name != coordinator.selfName && $0.status.isRoutable }
+        return successors == 0 ? nil : (shard.digests.count, successors)
+    }
+
     func leave(reason: String) {
         guard !shutdownStarted, let coordinator, let repairer else { return }
         shutdownStarted = true
-        let successors = coordinator.view.owners.filter { $0.name != coordinator.selfName && $0.status.isRoutable }
-        guard !successors.isEmpty, let shard, !shard.digests.isEmpty else {
+        guard let (partitions, _) = handoffPlan, let shard else {
             logger.info("leaving: nothing to hand off", metadata: ["cluster/reason": "\(reason)"])
             return shutdown()
         }
-        let partitions = shard.digests.count
         logger.info("leaving: handing partitions off before stopping", metadata: [
             "cluster/reason": "\(reason)", "cluster/partitions": "\(partitions)", "storage/records": "\(shard.recordCount)",
         ])

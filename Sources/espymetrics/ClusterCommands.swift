@@ -47,15 +47,12 @@ struct LeaveCommand: ParsableCommand {
     var http: String = "127.0.0.1:8888"
 
     func run() throws {
-        // The node's answer says how many partitions it holds, not whether anyone can take
-        // them; its member list (read first, while it still serves) says that.
-        let (_, members) = try askNode(http, .get, "/v1/cluster/members")
         let (_, answer) = try askNode(http, .post, "/v1/cluster/leave")
-        print(LeaveReport(members: members, answer: answer, http: http).text)
+        print(LeaveReport(answer: answer, http: http).text)
     }
 }
 
-/// What a leave will do, said as the node will do it (`Node.leave`): partitions are handed
+/// What a leave will do, as the node says it will (`Node.handoffPlan`): partitions are handed
 /// off only when the node holds records and another data-holding member is alive to take
 /// them; otherwise it stops at once.
 struct LeaveReport {
@@ -64,14 +61,10 @@ struct LeaveReport {
     let successors: Int
     let http: String
 
-    init(members: [String: Any], answer: [String: Any], http: String) {
+    init(answer: [String: Any], http: String) {
         node = answer["leaving"] as? String ?? http
         partitionsHeld = answer["partitions_held"] as? Int ?? 0
-        let selfName = members["self"] as? String ?? node
-        successors = (members["members"] as? [[String: Any]] ?? []).filter { member in
-            member["name"] as? String != selfName && member["status"] as? String == "alive"
-                && (member["tags"] as? [String: Any])?["role"] as? String == "espymetrics"
-        }.count
+        successors = answer["successors"] as? Int ?? 0
         self.http = http
     }
 
