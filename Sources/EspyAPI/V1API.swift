@@ -45,6 +45,7 @@ public final class V1API {
     // MARK: Ingest
 
     private func onImport(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         guard request.body.contains(where: { $0 > 0x20 }) else {
             return reply(.error(.badRequest, "empty body: expected one JSON object"))
         }
@@ -55,7 +56,8 @@ public final class V1API {
             Result { () throws(JSONSyntaxError) in
                 try body.withUnsafeBytes { raw in
                     Result { () throws(JSONSyntaxError) in
-                        try PreparedRecord(json: raw, serverTime: serverTime, partitionCount: partitionCount)
+                        try PreparedRecord(json: raw, serverTime: serverTime, partitionCount: partitionCount,
+                                           skippingByteOrderMark: true)
                     }
                 }.get()
             }
@@ -80,6 +82,7 @@ public final class V1API {
     }
 
     private func importBatch(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let body = request.body
         let framing = RecordBatch.framing(contentType: request.headers["content-type"], body: body)
         let serverTime = now()
@@ -102,6 +105,18 @@ public final class V1API {
                 }
             }
         })
+    }
+
+    /// The 400 for a query parameter the endpoint does not take or one given twice, if any:
+    /// every endpoint refuses them alike rather than ignoring what the client meant (the node's
+    /// own endpoints, such as `/metrics`, use it too).
+    public static func refusedParameters(_ request: HTTPRequest, allowed: [String]) -> HTTPResponse? {
+        do {
+            try QueryParameters.check(request.queryParameters, allowed: allowed)
+            return nil
+        } catch {
+            return .error(.badRequest, "\(error)")
+        }
     }
 
     /// Bodies up to this size are validated on the loop: a few microseconds of parsing cost less
@@ -157,9 +172,7 @@ public final class V1API {
         let allowPartial: Bool
         do {
             let parameters = request.queryParameters
-            if let unknown = parameters.first(where: { !["group_by", "limit", "since", "until", "allow_partial"].contains($0.name) }) {
-                throw QueryParameterError(parameter: unknown.name, reason: "is not known; use group_by, limit, since, until, allow_partial")
-            }
+            try QueryParameters.check(parameters, allowed: ["group_by", "limit", "since", "until", "allow_partial"])
             query = try CountQuery(parameters: parameters)
             allowPartial = try V1API.allowPartial(parameters)
         } catch {
@@ -174,7 +187,7 @@ public final class V1API {
     }
 
     static func allowPartial(_ parameters: [(name: String, value: String)]) throws(QueryParameterError) -> Bool {
-        guard let value = parameters.first(where: { $0.name == "allow_partial" })?.value else { return false }
+        guard let value = try QueryParameters.value("allow_partial", in: parameters) else { return false }
         switch value {
         case "true", "1": return true
         case "false", "0": return false
@@ -215,9 +228,7 @@ public final class V1API {
         let allowPartial: Bool
         do {
             let parameters = request.queryParameters
-            if let unknown = parameters.first(where: { !["since", "until", "allow_partial"].contains($0.name) }) {
-                throw QueryParameterError(parameter: unknown.name, reason: "is not known; use since, until, allow_partial")
-            }
+            try QueryParameters.check(parameters, allowed: ["since", "until", "allow_partial"])
             range = try CountQuery(parameters: parameters)
             allowPartial = try V1API.allowPartial(parameters)
         } catch {
@@ -228,6 +239,7 @@ public final class V1API {
     }
 
     private func health(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         var answer = JSONObject()
         answer.add("status", "ok")
         answer.add("node", identity.name)

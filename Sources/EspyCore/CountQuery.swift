@@ -20,37 +20,65 @@ public struct CountQuery: Hashable, Sendable {
         self.until = until
     }
 
-    /// Reads `group_by`, `limit`, `since` and `until` from decoded query parameters; unknown
-    /// parameters are left for the caller.
-    public init(parameters: [(name: String, value: String)]) throws(QueryParameterError) {
+    /// Longer `group_by` paths are refused: the path travels in every sub-request to the other
+    /// nodes, and no record nests deep enough for a path of more segments than
+    /// `JSONCompactor.maxDepth` to match anything.
+    public static let maxGroupByBytes = 1024
+    public static let maxGroupBySegments = JSONCompactor.maxDepth
+
+    /// Reads `group_by`, `limit`, `since` and `until` from decoded query parameters; a repeated
+    /// one is refused, unknown ones are left for the caller.
+    public init(parameters: QueryParameters.List) throws(QueryParameterError) {
         self.init()
-        for (name, value) in parameters {
-            switch name {
-            case "group_by":
-                do {
-                    groupBy = try FieldPath(parsing: value)
-                    groupByText = value
-                } catch {
-                    throw QueryParameterError(parameter: name, reason: "\(error)")
-                }
-            case "limit":
-                guard let number = Int(value), number >= 0 else {
-                    throw QueryParameterError(parameter: name, reason: "must be a whole number ≥ 0, got '\(value)'")
-                }
-                limit = number
-            case "since", "until":
-                let time: Timestamp
-                do { time = try Timestamp(parsing: value) } catch {
-                    throw QueryParameterError(parameter: name, reason: "\(error)")
-                }
-                if name == "since" { since = time } else { until = time }
-            default:
-                continue
-            }
+        if let value = try QueryParameters.value("group_by", in: parameters) {
+            groupBy = try CountQuery.groupByPath(value)
+            groupByText = value
         }
+        if let value = try QueryParameters.value("limit", in: parameters) {
+            guard let number = Int(value), number >= 0 else {
+                throw QueryParameterError(parameter: "limit", reason: "must be a whole number ≥ 0, got '\(value)'")
+            }
+            limit = number
+        }
+        if let value = try QueryParameters.value("since", in: parameters) { since = try CountQuery.time("since", value) }
+        if let value = try QueryParameters.value("until", in: parameters) { until = try CountQuery.time("until", value) }
         if let since, let until, until < since {
             throw QueryParameterError(parameter: "until", reason: "is before since")
         }
+    }
+
+    private static func groupByPath(_ value: String) throws(QueryParameterError) -> FieldPath {
+        guard value.utf8.count <= maxGroupByBytes else {
+            throw QueryParameterError(parameter: "group_by", reason: "is \(value.utf8.count) bytes long; at most \(maxGroupByBytes)")
+        }
+        let path: FieldPath
+        do { path = try FieldPath(parsing: value) } catch {
+            throw QueryParameterError(parameter: "group_by", reason: "\(error)")
+        }
+        guard path.segments.count <= maxGroupBySegments else {
+            throw QueryParameterError(parameter: "group_by",
+                                      reason: "has \(path.segments.count) segments; at most \(maxGroupBySegments)")
+        }
+        return path
+    }
+
+    private static func time(_ name: String, _ value: String) throws(QueryParameterError) -> Timestamp {
+        do { return try Timestamp(parsing: restoringOffsetSign(value)) } catch {
+            throw QueryParameterError(parameter: name, reason: "\(error) (in a URL, write the '+' of an offset as %2B)")
+        }
+    }
+
+    /// A literal `+` in a query string decodes to a space, so `since=2026-12-01T22:00:00+01:00`
+    /// typed as the docs show it arrives as `2026-12-01T22:00:00 01:00`. A space where an
+    /// offset's sign belongs (before a final `HH:MM`, after a time) can only have been that `+`.
+    static func restoringOffsetSign(_ value: String) -> String {
+        var bytes = Array(value.utf8)
+        let sign = bytes.count - 6
+        let digit = { (byte: UInt8) in byte &- UInt8(ascii: "0") < 10 }
+        guard sign > 10, bytes[sign] == UInt8(ascii: " "), digit(bytes[sign + 1]), digit(bytes[sign + 2]),
+              bytes[sign + 3] == UInt8(ascii: ":"), digit(bytes[sign + 4]), digit(bytes[sign + 5]) else { return value }
+        bytes[sign] = UInt8(ascii: "+")
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whether a record stamped `time` falls in the query's time range.
@@ -72,4 +100,37 @@ public struct QueryParameterError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "parameter '\(parameter)' \(reason)" }
+}
+
+/// Checks on an endpoint's decoded query parameters.
+public enum QueryParameters {
+    public typealias List = [(name: String, value: String)]
+
+    /// Refuses a parameter the endpoint does not take, and one given twice: none has a meaning
+    /// when repeated yet, and silently using one of the values would hide the client's mistake.
+    public static func check(_ parameters: List, allowed: [String]) throws(QueryParameterError) {
+        for (position, parameter) in parameters.enumerated() {
+            guard allowed.contains(parameter.name) else {
+                let hint = allowed.isEmpty ? "this endpoint takes no parameters" : "use " + allowed.joined(separator: ", ")
+                throw QueryParameterError(parameter: parameter.name, reason: "is not known; \(hint)")
+            }
+            if parameters[..<position].contains(where: { $0.name == parameter.name }) {
+                throw repeated(parameter.name)
+            }
+        }
+    }
+
+    /// The value of `name`, nil when absent; refused when given more than once.
+    public static func value(_ name: String, in parameters: List) throws(QueryParameterError) -> String? {
+        var found: String?
+        for parameter in parameters where parameter.name == name {
+            guard found == nil else { throw repeated(name) }
+            found = parameter.value
+        }
+        return found
+    }
+
+    private static func repeated(_ name: String) -> QueryParameterError {
+        QueryParameterError(parameter: name, reason: "is given more than once")
+    }
 }

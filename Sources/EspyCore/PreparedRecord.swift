@@ -13,9 +13,13 @@ public struct PreparedRecord: Sendable, Equatable {
         self.body = body
     }
 
-    /// Validates and compacts one JSON object received from a client.
-    public init(json: UnsafeRawBufferPointer, serverTime: Timestamp, partitionCount: Int) throws(JSONSyntaxError) {
-        let body = try JSONCompactor.compactObject(json, droppingTopLevelKey: "server_time")
+    /// Validates and compacts one JSON object received from a client (or, with `origin: .stored`,
+    /// from another node). `skippingByteOrderMark` is for a whole request body, which may start
+    /// with one.
+    public init(json: UnsafeRawBufferPointer, serverTime: Timestamp, partitionCount: Int,
+                origin: JSONCompactor.Origin = .client, skippingByteOrderMark: Bool = false) throws(JSONSyntaxError) {
+        let body = try JSONCompactor.compactObject(json, droppingTopLevelKey: "server_time", origin: origin,
+                                                   skippingByteOrderMark: skippingByteOrderMark)
         let id = RecordID(content: body)
         self.init(id: id, partition: id.partition(of: partitionCount), serverTime: serverTime, body: body)
     }

@@ -24,27 +24,39 @@ public struct RecordBatch: Sendable {
     public var records: [PreparedRecord] = []
     public var rejections: [Rejection] = []
 
-    /// Chooses the framing: NDJSON when the content type says so or the body does not start with `[`.
+    /// Chooses the framing: NDJSON when the content type says so or the body does not start with
+    /// `[` (after a byte-order mark, if any).
     public static func framing(contentType: String?, body: [UInt8]) -> Framing {
         if let contentType = contentType?.lowercased(),
            contentType.hasPrefix("application/x-ndjson") || contentType.hasPrefix("application/jsonl")
             || contentType.hasPrefix("application/x-jsonlines") || contentType.hasPrefix("application/json-seq") {
             return .ndjson
         }
-        let first = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
+        let first = body[contentStart(body)...].first(where: { !isWhitespace($0) })
         return first == UInt8(ascii: "[") ? .jsonArray : .ndjson
     }
 
+    /// Where the body's text starts: after a UTF-8 byte-order mark, which files saved on Windows
+    /// often begin with (the first NDJSON line, or the array's `[`, follows it).
+    private static func contentStart(_ body: [UInt8]) -> Int {
+        body.starts(with: JSONCompactor.byteOrderMark) ? JSONCompactor.byteOrderMark.count : 0
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
     public init(body: [UInt8], framing: Framing, serverTime: Timestamp, partitionCount: Int) throws(FramingError) {
-        guard body.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else {
+        let start = RecordBatch.contentStart(body)
+        guard body[start...].contains(where: { !RecordBatch.isWhitespace($0) }) else {
             throw FramingError(description: "empty body: expected a JSON array or NDJSON records")
         }
         var batch = self
         try body.withUnsafeBufferPointer { bytes in
             Result { () throws(FramingError) in
                 switch framing {
-                case .jsonArray: try batch.splitArray(bytes, serverTime: serverTime, partitionCount: partitionCount)
-                case .ndjson: batch.splitLines(bytes, serverTime: serverTime, partitionCount: partitionCount)
+                case .jsonArray: try batch.splitArray(bytes, from: start, serverTime: serverTime, partitionCount: partitionCount)
+                case .ndjson: batch.splitLines(bytes, from: start, serverTime: serverTime, partitionCount: partitionCount)
                 }
             }
         }.get()
@@ -61,8 +73,9 @@ public struct RecordBatch: Sendable {
         }
     }
 
-    private mutating func splitLines(_ bytes: UnsafeBufferPointer<UInt8>, serverTime: Timestamp, partitionCount: Int) {
-        var lineStart = 0
+    private mutating func splitLines(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, serverTime: Timestamp,
+                                     partitionCount: Int) {
+        var lineStart = start
         var lineNumber = 1
         var index = 0
         while lineStart <= bytes.count {
@@ -77,18 +90,21 @@ public struct RecordBatch: Sendable {
         }
     }
 
-    private mutating func splitArray(_ bytes: UnsafeBufferPointer<UInt8>, serverTime: Timestamp,
+    /// Splits a JSON array by its structure alone (see `endOfElement`) and validates each element
+    /// on its own, so that a syntax error inside one element rejects that element only. Throws
+    /// only when the array itself is broken: no `[`, a missing `,`, an unterminated element.
+    private mutating func splitArray(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, serverTime: Timestamp,
                                      partitionCount: Int) throws(FramingError) {
-        var position = 0
+        var position = start
         func skipWhitespace() {
-            while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+            while position < bytes.count, RecordBatch.isWhitespace(bytes[position]) { position += 1 }
         }
         func frameError(_ reason: String) -> FramingError {
             FramingError(description: "cannot split the JSON array into records: \(reason) at byte \(position)")
         }
         skipWhitespace()
-        position += 1  // '[' (checked by framing(contentType:body:) or reported below)
-        guard bytes[position - 1] == UInt8(ascii: "[") else { throw frameError("expected '['") }
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else { throw frameError("expected '['") }
+        position += 1
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
             position += 1
@@ -96,13 +112,13 @@ public struct RecordBatch: Sendable {
             var index = 0
             while true {
                 skipWhitespace()
-                let start = position
+                let elementStart = position
                 do {
-                    position = try JSONCompactor.endOfValue(in: bytes, from: start)
+                    position = try RecordBatch.endOfElement(bytes, from: elementStart)
                 } catch {
                     throw FramingError(description: "cannot split the JSON array into records: element \(index): \(error)")
                 }
-                add(UnsafeBufferPointer(rebasing: bytes[start..<position]), index: index, line: nil,
+                add(UnsafeBufferPointer(rebasing: bytes[elementStart..<position]), index: index, line: nil,
                     serverTime: serverTime, partitionCount: partitionCount)
                 index += 1
                 skipWhitespace()
@@ -115,6 +131,65 @@ public struct RecordBatch: Sendable {
         skipWhitespace()
         guard position == bytes.count else { throw frameError("unexpected data after the array") }
     }
+
+    /// Where the array element starting at `start` ends, found by brackets and strings only:
+    /// an object or array ends where its brackets balance, a string at its closing quote, any
+    /// other token before white space or punctuation. What is inside is not checked here (the
+    /// element's own validation reports it), so `{"b":}` frames as one element like any other.
+    /// Cheaper than a full parse, which the element then gets anyway.
+    static func endOfElement(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(JSONSyntaxError) -> Int {
+        guard start < bytes.count else { throw JSONSyntaxError("unexpected end of data, expected an element", at: start) }
+        switch bytes[start] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            var position = start
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: "\""):
+                    position = try endOfString(bytes, from: position)
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { return position + 1 }
+                default: break
+                }
+                position += 1
+            }
+            throw JSONSyntaxError("unterminated element (unbalanced brackets)", at: start)
+        case UInt8(ascii: "\""):
+            return try endOfString(bytes, from: start)
+        case UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"):
+            throw JSONSyntaxError("expected an element", at: start)
+        default:
+            var position = start
+            while position < bytes.count, !isTokenEnd(bytes[position]) { position += 1 }
+            return position
+        }
+    }
+
+    /// After the closing quote of the string starting at `start`; a backslash escapes the next byte.
+    private static func endOfString(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(JSONSyntaxError) -> Int {
+        var position = start + 1
+        while position < bytes.count {
+            switch bytes[position] {
+            case UInt8(ascii: "\""): return position + 1
+            case UInt8(ascii: "\\"): position += 2
+            default: position += 1
+            }
+        }
+        throw JSONSyntaxError("unterminated string", at: start)
+    }
+
+    private static func isTokenEnd(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "{"),
+             UInt8(ascii: "\""):
+            return true
+        default:
+            return isWhitespace(byte)
+        }
+    }
 }
 
 extension RecordBatch {
@@ -122,7 +197,9 @@ extension RecordBatch {
 
     /// Records as nodes pass them to each other: NDJSON in the exported form, each carrying the
     /// `server_time` its coordinator stamped. Ids and partitions come out as on the coordinator,
-    /// since the id is derived from the record without `server_time`.
+    /// since the id is derived from the record without `server_time`. Only JSON syntax is
+    /// checked (`origin: .stored`): a replica must take what its peers hold, including records
+    /// stored before the duplicate-key and number-length rules for clients existed.
     public init(storedRecords body: [UInt8], partitionCount: Int) {
         records = []
         rejections = []
@@ -137,7 +214,7 @@ extension RecordBatch {
                 }
                 do {
                     records.append(try PreparedRecord(json: UnsafeRawBufferPointer(bytes), serverTime: serverTime,
-                                                      partitionCount: partitionCount))
+                                                      partitionCount: partitionCount, origin: .stored))
                 } catch {
                     rejections.append(Rejection(index: index, line: nil, reason: "\(error)"))
                 }

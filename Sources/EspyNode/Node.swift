@@ -181,6 +181,7 @@ public final class Node {
 
     private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
                                       storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
                                       gossipPacketsSent: gossip?.packetsSent ?? 0)

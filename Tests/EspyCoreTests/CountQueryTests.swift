@@ -60,8 +60,89 @@ final class CountQueryTests: XCTestCase {
         XCTAssertFalse(parsed.contains(try Timestamp(parsing: "2026-01-01")))
     }
 
-    func testLaterParameterOfTheSameNameWins() throws {
-        XCTAssertEqual(try query([("limit", "5"), ("limit", "7")]).limit, 7)
+    /// Keeping one of two values silently answers a question the client did not ask.
+    func testRepeatedParameterIsRefusedNamingIt() {
+        assertRejects([("limit", "5"), ("limit", "7")], naming: "limit")
+        assertRejects([("group_by", "a"), ("since", "2026-01-01"), ("group_by", "b")], naming: "group_by")
+        assertRejects([("since", "2026-01-01"), ("since", "2026-01-01")], naming: "since")
+        assertRejects([("until", "2026-01-01"), ("until", "2026-01-02")], naming: "until")
+        XCTAssertThrowsError(try query([("group_by", "a"), ("group_by", "a")])) { error in
+            XCTAssertTrue("\(error)".contains("more than once"), "\(error)")
+        }
+    }
+
+    // MARK: group_by limits
+
+    func testGroupByUpToTheLimitsIsAccepted() throws {
+        let segments = (0..<CountQuery.maxGroupBySegments).map { "s\($0)" }
+        XCTAssertEqual(try query([("group_by", segments.joined(separator: "$"))]).groupBy?.segments, segments)
+        let long = String(repeating: "k", count: CountQuery.maxGroupByBytes)
+        XCTAssertEqual(try query([("group_by", long)]).groupBy?.segments, [long])
+    }
+
+    func testGroupByOverTheLimitsIsRefusedNamingGroupBy() {
+        let tooMany = (0...CountQuery.maxGroupBySegments).map { _ in "a" }.joined(separator: ".")
+        assertRejects([("group_by", tooMany)], naming: "group_by")
+        assertRejects([("group_by", String(repeating: "a$", count: 10_000) + "a")], naming: "group_by")
+        assertRejects([("group_by", String(repeating: "k", count: CountQuery.maxGroupByBytes + 1))], naming: "group_by")
+        XCTAssertThrowsError(try query([("group_by", tooMany)])) { error in
+            XCTAssertTrue("\(error)".contains("at most 64"), "\(error)")
+        }
+        XCTAssertThrowsError(try query([("group_by", String(repeating: "é", count: 600))])) { error in
+            XCTAssertTrue("\(error)".contains("1200 bytes long; at most 1024"), "\(error)")
+        }
+    }
+
+    // MARK: Offsets typed with a literal '+'
+
+    /// `since=2026-12-01T22:00:00+01:00` as the docs show it: the query string's `+` arrives as
+    /// a space, which can only have been the offset's sign.
+    func testSpaceWhereTheOffsetSignBelongsIsReadAsPlus() throws {
+        let expected = try Timestamp(parsing: "2026-12-01T21:00:00Z")
+        XCTAssertEqual(try query([("since", "2026-12-01T22:00:00 01:00")]).since, expected)
+        XCTAssertEqual(try query([("until", "2026-12-01T22:00:00.5 01:00")]).until,
+                       Timestamp(microseconds: expected.microseconds + 500_000))
+        XCTAssertEqual(try query([("since", "2026-12-01 22:00:00 01:00")]).since, expected)
+        XCTAssertEqual(try query([("since", "2026-12-01T20:00:00-01:00")]).since, expected)
+    }
+
+    func testOtherSpacesAreStillRefused() {
+        assertRejects([("since", "2026-12-01T22:00:00  01:00")], naming: "since")
+        assertRejects([("since", "2026-12-01 01:00")], naming: "since")
+        assertRejects([("since", "2026-12-01T22:00:00 0100")], naming: "since")
+    }
+
+    func testRefusedTimeSaysHowToWriteAPlus() {
+        XCTAssertThrowsError(try query([("until", "2026-12-01T22:00:00+1:00")])) { error in
+            XCTAssertTrue("\(error)".contains("%2B"), "\(error)")
+        }
+    }
+
+    // MARK: Parameter names
+
+    private func check(_ names: [String], allowed: [String]) throws {
+        try QueryParameters.check(names.map { (name: $0, value: "1") }, allowed: allowed)
+    }
+
+    func testCheckAcceptsKnownParametersOnce() throws {
+        try check([], allowed: [])
+        try check(["since", "group_by"], allowed: ["group_by", "since"])
+    }
+
+    func testCheckRefusesUnknownParametersNamingThem() {
+        XCTAssertThrowsError(try check(["format"], allowed: ["group_by", "limit"])) { error in
+            XCTAssertEqual((error as? QueryParameterError)?.parameter, "format")
+            XCTAssertTrue("\(error)".contains("use group_by, limit"), "\(error)")
+        }
+        XCTAssertThrowsError(try check(["x"], allowed: [])) { error in
+            XCTAssertEqual("\(error)", "parameter 'x' is not known; this endpoint takes no parameters")
+        }
+    }
+
+    func testCheckRefusesRepeatedParametersNamingThem() {
+        XCTAssertThrowsError(try check(["allow_partial", "since", "allow_partial"], allowed: ["since", "allow_partial"])) { error in
+            XCTAssertEqual("\(error)", "parameter 'allow_partial' is given more than once")
+        }
     }
 
     func testErrorsNameTheParameter() {

@@ -230,40 +230,123 @@ final class JSONCompactorTests: XCTestCase {
                        reasonContains: "nesting")
     }
 
-    // MARK: endOfValue
+    // MARK: Duplicate keys
 
-    private func endOfValue(_ text: String, from start: Int) throws -> Int {
-        try Array(text.utf8).withUnsafeBufferPointer { buffer in
-            try Result { () throws(JSONSyntaxError) in try JSONCompactor.endOfValue(in: buffer, from: start) }.get()
+    /// Readers disagree on duplicates (the first wins in our counts, the last in Python's json
+    /// and jq), so a record holding any would be read differently by each.
+    func testRejectsDuplicateKeysNamingTheKey() {
+        assertRejected(#"{"dup":"first","dup":"second"}"#, reasonContains: "duplicate key 'dup'")
+        assertRejected(#"{"a":1,"b":2,"c":3,"b":4}"#, reasonContains: "'b'")
+    }
+
+    func testRejectsDuplicateKeysAtAnyNestingLevel() {
+        assertRejected(#"{"a":{"x":1,"x":2}}"#, reasonContains: "duplicate key 'x'")
+        assertRejected(#"{"a":[1,{"y":1,"z":{},"y":2}]}"#, reasonContains: "duplicate key 'y'")
+        // The duplicate comes after a nested object that has keys of its own.
+        assertRejected(#"{"a":{"b":1,"c":2},"d":3,"a":4}"#, reasonContains: "duplicate key 'a'")
+    }
+
+    func testDuplicateKeyErrorPointsAtTheSecondKey() {
+        XCTAssertThrowsError(try compact(#"{"dup": 1, "dup": 2}"#)) { error in
+            XCTAssertEqual((error as? JSONSyntaxError)?.offset, 11)
         }
     }
 
-    func testEndOfValueFramesEachArrayElement() throws {
-        let text = #"[{"a":[1,{"b":"]}"}]}, 12.5e3 ,"x\"y", true,null]"#
-        let first = try endOfValue(text, from: 1)
-        XCTAssertEqual(first, 21)
-        XCTAssertEqual(Array(text.utf8)[first], UInt8(ascii: ","))
-        XCTAssertEqual(try endOfValue(text, from: 22), 29)   // leading space is skipped, ends after 12.5e3
-        XCTAssertEqual(try endOfValue(text, from: 31), 37)   // "x\"y"
-        XCTAssertEqual(try endOfValue(text, from: 38), 43)   // " true"
-        XCTAssertEqual(try endOfValue(text, from: 44), 48)   // null
+    func testEscapedSpellingOfAKeyIsTheSameKey() {
+        assertRejected(#"{"a":1,"\u0061":2}"#, reasonContains: "duplicate key")
+        assertRejected(#"{"\u00e9":1,"é":2}"#, reasonContains: "duplicate key")
+        assertRejected(#"{"\ud83d\ude00":1,"\uD83D\uDE00":2}"#, reasonContains: "duplicate key")
     }
 
-    func testEndOfValueStopsAtTheEndOfANumberAndLeavesTheRestToTheCaller() throws {
-        // "01" is the value 0 followed by a stray 1; the array splitter then rejects the stray byte.
-        XCTAssertEqual(try endOfValue("[01]", from: 1), 2)
-        XCTAssertEqual(try endOfValue("[1 2]", from: 1), 2)
+    func testEqualKeysInDifferentObjectsAreFine() throws {
+        let input = #"{"a":{"a":1,"b":2},"b":{"a":3,"b":[{"a":4},{"a":5}]},"c":"a"}"#
+        XCTAssertEqual(try compact(input), input)
+        // Same length, same first byte, or one a prefix of another: all different keys.
+        XCTAssertEqual(try compact(#"{"ab":1,"ba":2,"a":3,"b":4,"abc":5}"#), #"{"ab":1,"ba":2,"a":3,"b":4,"abc":5}"#)
+        XCTAssertEqual(try compact(#"{"a":1,"\u0062":2}"#), #"{"a":1,"\u0062":2}"#)
     }
 
-    func testEndOfValueAcceptsNonObjects() throws {
-        XCTAssertEqual(try endOfValue("42", from: 0), 2)
-        XCTAssertEqual(try endOfValue("[]", from: 0), 2)
+    /// Past `linearKeyLimit` keys an object switches to a set; both halves must catch duplicates.
+    func testLargeObjectsAreCheckedToo() throws {
+        let keys = (0..<200).map { "\"key\($0)\":\($0)" }
+        let distinct = "{" + keys.joined(separator: ",") + "}"
+        XCTAssertEqual(try compact(distinct), distinct)
+        assertRejected("{" + (keys + [#""key3":0"#]).joined(separator: ",") + "}", reasonContains: "'key3'")
+        assertRejected("{" + (keys + [#""key199":0"#]).joined(separator: ",") + "}", reasonContains: "'key199'")
+        assertRejected("{" + (keys + [#""\u006bey150":0"#]).joined(separator: ",") + "}", reasonContains: "duplicate key")
     }
 
-    func testEndOfValueRejectsIncompleteOrInvalidValues() {
-        XCTAssertThrowsError(try endOfValue(#"[{"a":1"#, from: 1))
-        XCTAssertThrowsError(try endOfValue("[{", from: 1))
-        XCTAssertThrowsError(try endOfValue("[", from: 1))
-        XCTAssertThrowsError(try endOfValue("[x]", from: 1))
+    func testDuplicateKeyMessageShortensAHugeKey() {
+        let key = String(repeating: "k", count: 10_000)
+        XCTAssertThrowsError(try compact("{\"\(key)\":1,\"\(key)\":2}")) { error in
+            XCTAssertLessThan("\(error)".utf8.count, 200, "\(error)")
+        }
+    }
+
+    func testDroppedKeyIsNotADuplicateOfItself() throws {
+        // Every top-level server_time is dropped, so none of them is stored twice.
+        XCTAssertEqual(try compact(#"{"server_time":1,"a":1,"server_time":2}"#, dropping: "server_time"), #"{"a":1}"#)
+    }
+
+    func testStoredOriginAcceptsDuplicateKeysAlreadyStored() throws {
+        let stored = Array(#"{"dup":"first","dup":"second"}"#.utf8)
+        XCTAssertEqual(try JSONCompactor.compactObject(stored, origin: .stored), stored)
+    }
+
+    // MARK: Number length
+
+    private func document(numberOfLength length: Int) -> String {
+        #"{"n":"# + String(repeating: "9", count: length) + "}"
+    }
+
+    func testAcceptsNumbersUpToTheMaximumLength() throws {
+        let document = document(numberOfLength: JSONCompactor.maxNumberLength)
+        XCTAssertEqual(try compact(document), document)
+        let fraction = #"{"n":-1."# + String(repeating: "5", count: JSONCompactor.maxNumberLength - 3) + "}"
+        XCTAssertEqual(try compact(fraction), fraction)
+    }
+
+    /// Python 3.11+ refuses to read integers of more than 4300 digits (int_max_str_digits).
+    func testRejectsLongerNumbersNamingTheLimit() {
+        assertRejected(document(numberOfLength: JSONCompactor.maxNumberLength + 1), reasonContains: "longer than 4300")
+        assertRejected(document(numberOfLength: 1_000_000), reasonContains: "number longer than")
+        assertRejected(#"{"a":[1,{"n":-1."# + String(repeating: "0", count: 4300) + "}]}", reasonContains: "number")
+    }
+
+    func testLongNumberErrorPointsAtTheNumber() {
+        XCTAssertThrowsError(try compact(#"{"a": "# + String(repeating: "1", count: 5000) + "}")) { error in
+            XCTAssertEqual((error as? JSONSyntaxError)?.offset, 6)
+        }
+    }
+
+    func testStoredOriginAcceptsLongNumbersAlreadyStored() throws {
+        let stored = Array(document(numberOfLength: 10_000).utf8)
+        XCTAssertEqual(try JSONCompactor.compactObject(stored, origin: .stored), stored)
+    }
+
+    // MARK: Byte-order mark
+
+    private let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    func testSkipsALeadingByteOrderMarkWhenAsked() throws {
+        let body = byteOrderMark + Array(#" {"a": 1}"#.utf8)
+        XCTAssertEqual(try JSONCompactor.compactObject(body, skippingByteOrderMark: true), Array(#"{"a":1}"#.utf8))
+    }
+
+    func testByteOrderMarkIsRefusedUnlessAskedOrAnywhereButTheStart() {
+        assertRejected(bytes: byteOrderMark + Array(#"{"a":1}"#.utf8))
+        XCTAssertThrowsError(try JSONCompactor.compactObject(Array(" ".utf8) + byteOrderMark + Array(#"{"a":1}"#.utf8),
+                                                             skippingByteOrderMark: true))
+        XCTAssertThrowsError(try JSONCompactor.compactObject(byteOrderMark + byteOrderMark + Array(#"{"a":1}"#.utf8),
+                                                             skippingByteOrderMark: true))
+    }
+
+    func testOffsetsAfterAByteOrderMarkCountFromTheFirstByte() {
+        XCTAssertThrowsError(try JSONCompactor.compactObject(byteOrderMark + Array(#"{"a":}"#.utf8), skippingByteOrderMark: true)) { error in
+            XCTAssertEqual((error as? JSONSyntaxError)?.offset, 8)
+        }
+        XCTAssertThrowsError(try JSONCompactor.compactObject(byteOrderMark, skippingByteOrderMark: true)) { error in
+            XCTAssertTrue("\(error)".contains("empty"), "\(error)")
+        }
     }
 }

@@ -81,9 +81,28 @@ final class RecordBatchTests: XCTestCase {
         XCTAssertTrue(result.rejections.allSatisfy { $0.reason.contains("object") })
     }
 
+    /// The Python collector sends arrays: one bad profile must not cost the others.
+    func testSyntaxErrorInsideAnElementRejectsOnlyThatElement() throws {
+        let result = try batch(#"[{"a":1}, {"b":}, {"c":3}]"#, .jsonArray)
+        XCTAssertEqual(bodies(result), [#"{"a":1}"#, #"{"c":3}"#])
+        XCTAssertEqual(result.rejections.map(\.index), [1])
+        XCTAssertEqual(result.rejections.map(\.line), [nil])
+        XCTAssertTrue(result.rejections[0].reason.contains("unexpected character"), result.rejections[0].reason)
+    }
+
+    func testEachKindOfBadElementIsRejectedOnItsOwn() throws {
+        let elements = [#"{"ok":0}"#, #"{"a" 1}"#, #"{"x":"\q"}"#, "tru", #"{"d":1,"d":2}"#, #"{"n":01}"#,
+                        #"{"s":"has ] and } and , inside"}"#, #"{"deep":[[{"x":[1,,2]}]]}"#, "-", #"{"ok":1}"#]
+        let result = try batch("[" + elements.joined(separator: ", ") + "]", .jsonArray)
+        XCTAssertEqual(bodies(result), [#"{"ok":0}"#, #"{"s":"has ] and } and , inside"}"#, #"{"ok":1}"#])
+        XCTAssertEqual(result.rejections.map(\.index), [1, 2, 3, 4, 5, 7, 8])
+        XCTAssertTrue(result.rejections[3].reason.contains("duplicate key 'd'"), result.rejections[3].reason)
+    }
+
     func testUnframeableArrayThrowsFramingError() {
         for body in [#"[{"a":1},{"#, #"[{"a":1}"#, #"[{"a":1},]"#, #"[{"a":1} {"b":2}]"#, #"[{"a":1}] x"#,
-                     #"[{"a":"unterminated}]"#, "[", #"{"a":1}"#] {
+                     #"[{"a":"unterminated}]"#, "[", #"{"a":1}"#, #"[{"a":1},,{"b":2}]"#, #"[,{"a":1}]"#,
+                     #"[x{"a":1}]"#, #"[{"a":[1}, {"b":2}]"#, #"[1 2]"#] {
             XCTAssertThrowsError(try batch(body, .jsonArray), body) { error in
                 XCTAssertTrue(error is RecordBatch.FramingError, "\(body): \(error)")
             }
@@ -94,6 +113,45 @@ final class RecordBatchTests: XCTestCase {
         XCTAssertThrowsError(try batch(#"[{"a":1},{"b":2},{"#, .jsonArray)) { error in
             XCTAssertTrue("\(error)".contains("element 2"), "\(error)")
         }
+    }
+
+    // MARK: Byte-order mark
+
+    private let byteOrderMark = "\u{FEFF}"
+
+    func testByteOrderMarkBeforeTheFirstNDJSONLineIsSkipped() throws {
+        let result = try batch(byteOrderMark + "{\"a\":1}\n{\"b\":2}", .ndjson)
+        XCTAssertEqual(bodies(result), [#"{"a":1}"#, #"{"b":2}"#])
+        XCTAssertEqual(result.rejections, [])
+    }
+
+    func testByteOrderMarkBeforeAnArrayIsSkipped() throws {
+        XCTAssertEqual(framing(nil, byteOrderMark + " [{\"a\":1}]"), .jsonArray)
+        let result = try batch(byteOrderMark + #"[{"a":1},{"b":2}]"#, .jsonArray)
+        XCTAssertEqual(bodies(result), [#"{"a":1}"#, #"{"b":2}"#])
+    }
+
+    func testByteOrderMarkIsSkippedOnlyAtTheStartOfTheBody() throws {
+        let result = try batch("{\"a\":1}\n" + byteOrderMark + "{\"b\":2}", .ndjson)
+        XCTAssertEqual(bodies(result), [#"{"a":1}"#])
+        XCTAssertEqual(result.rejections.map(\.line), [2])
+        XCTAssertThrowsError(try batch(byteOrderMark + byteOrderMark + "[]", .jsonArray))
+    }
+
+    func testBodyOfOnlyAByteOrderMarkIsEmpty() {
+        XCTAssertThrowsError(try batch(byteOrderMark + " \n", .ndjson)) { error in
+            XCTAssertTrue("\(error)".contains("empty body"), "\(error)")
+        }
+    }
+
+    // MARK: Stored records
+
+    /// Records stored before the client rules existed must still move between replicas.
+    func testStoredRecordsAreCheckedForSyntaxOnly() {
+        let line = #"{"server_time":"2026-11-29T10:02:02.837364Z","dup":1,"dup":2,"n":"# + String(repeating: "7", count: 5000) + "}"
+        let result = RecordBatch(storedRecords: Array((line + "\n").utf8), partitionCount: 16)
+        XCTAssertEqual(result.rejections, [])
+        XCTAssertEqual(result.records.count, 1)
     }
 
     func testEmptyBodyThrows() {

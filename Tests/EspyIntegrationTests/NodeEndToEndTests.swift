@@ -94,6 +94,104 @@ final class NodeEndToEndTests: XCTestCase {
         XCTAssertEqual(try node.request("GET", "/v1/count").json()?["record_count"] as? Int, 0)
     }
 
+    private func rejectedIndexes(_ answer: [String: Any]?) -> [Int]? {
+        (answer?["rejected"] as? [[String: Any]])?.compactMap { $0["index"] as? Int }
+    }
+
+    /// A JSON array (what the Python collector sends) with one broken element stores the others,
+    /// as NDJSON does; only an array that cannot be split at all is a 400.
+    func testBadArrayElementIsRejectedAloneAndTheOthersStored() throws {
+        let node = try startNode()
+        let imported = try node.request("POST", "/v1/import", body: Array(#"[{"a":1}, {"b":}, {"c":3}]"#.utf8),
+                                        contentType: "application/json")
+        XCTAssertEqual(imported.status, 200, imported.bodyText)
+        let answer = try imported.json()
+        XCTAssertEqual(answer?["accepted"] as? Int, 2)
+        XCTAssertEqual(rejectedIndexes(answer), [1])
+        XCTAssertEqual(try node.request("GET", "/v1/count").json()?["record_count"] as? Int, 2)
+        XCTAssertEqual(try node.request("POST", "/v1/import", body: Array(#"[{"a":1} {"c":3}]"#.utf8)).status, 400)
+    }
+
+    /// Inputs every reader would not read alike are refused: duplicate keys (first or last wins,
+    /// depending on the reader) and numbers too long for Python's int.
+    func testDuplicateKeysAndOverlongNumbersAreRefused() throws {
+        let node = try startNode()
+        let duplicate = try node.request("POST", "/v1/on_import", body: Array(#"{"dup":"first","dup":"second"}"#.utf8))
+        XCTAssertEqual(duplicate.status, 400)
+        XCTAssertTrue(duplicate.bodyText.contains("duplicate key 'dup'"), duplicate.bodyText)
+        let nested = try node.request("POST", "/v1/on_import", body: Array(#"{"a":{"k":1,"k":2}}"#.utf8))
+        XCTAssertEqual(nested.status, 400)
+
+        let huge = #"{"n":"# + String(repeating: "1", count: 1_000_000) + "}"
+        let number = try node.request("POST", "/v1/on_import", body: Array(huge.utf8))
+        XCTAssertEqual(number.status, 400)
+        XCTAssertTrue(number.bodyText.contains("number longer than 4300 characters"), number.bodyText)
+
+        let batch = #"[{"ok":1},{"d":1,"d":2},{"n":"# + String(repeating: "2", count: 4301) + "}]"
+        let answer = try node.request("POST", "/v1/import", body: Array(batch.utf8)).json()
+        XCTAssertEqual(answer?["accepted"] as? Int, 1)
+        XCTAssertEqual(rejectedIndexes(answer), [1, 2])
+        XCTAssertEqual(try node.request("GET", "/v1/count").json()?["record_count"] as? Int, 1)
+    }
+
+    /// Files saved by Windows editors start with a UTF-8 byte-order mark.
+    func testBodiesStartingWithAByteOrderMarkAreAccepted() throws {
+        let node = try startNode()
+        let mark = "\u{FEFF}"
+        let single = try node.request("POST", "/v1/on_import", body: Array((mark + #"{"a":1}"#).utf8))
+        XCTAssertEqual(single.status, 200, single.bodyText)
+        let lines = try node.request("POST", "/v1/import", body: Array((mark + "{\"b\":1}\n{\"b\":2}").utf8),
+                                     contentType: "application/x-ndjson")
+        XCTAssertEqual(lines.json()?["accepted"] as? Int, 2, lines.bodyText)
+        let array = try node.request("POST", "/v1/import", body: Array((mark + #"[{"c":1},{"c":2}]"#).utf8))
+        XCTAssertEqual(array.json()?["accepted"] as? Int, 2, array.bodyText)
+        XCTAssertEqual(try node.request("GET", "/v1/count").json()?["record_count"] as? Int, 5)
+    }
+
+    /// Every endpoint refuses a parameter it does not take, or one given twice, naming it.
+    func testUnknownAndRepeatedQueryParametersAreRefusedEverywhere() throws {
+        let node = try startNode()
+        let record = Array(#"{"a":1}"#.utf8)
+        for (method, target, body) in [("POST", "/v1/on_import?x=1", record), ("POST", "/v1/import?x=1", record),
+                                       ("GET", "/v1/health?x=1", []), ("GET", "/metrics?x=1", []),
+                                       ("GET", "/v1/count?x=1", []), ("GET", "/v1/download/import?x=1", [])] {
+            let response = try node.request(method, target, body: body)
+            XCTAssertEqual(response.status, 400, target)
+            XCTAssertTrue(response.bodyText.contains("parameter 'x' is not known"), "\(target): \(response.bodyText)")
+        }
+        for target in ["/v1/count?group_by=a&group_by=b", "/v1/count?allow_partial=true&allow_partial=false",
+                       "/v1/download/import?since=2026-01-01&since=2026-01-02"] {
+            let response = try node.request("GET", target)
+            XCTAssertEqual(response.status, 400, target)
+            XCTAssertTrue(response.bodyText.contains("more than once"), "\(target): \(response.bodyText)")
+        }
+        XCTAssertEqual(try node.request("GET", "/v1/count").json()?["record_count"] as? Int, 0)
+        XCTAssertEqual(try node.request("GET", "/v1/health").status, 200)
+        XCTAssertEqual(try node.request("GET", "/metrics").status, 200)
+    }
+
+    /// docs/api.md shows offsets with a literal `+`, which a query string decodes to a space.
+    func testTimeWithALiteralPlusInItsOffsetIsAccepted() throws {
+        let node = try startNode()
+        XCTAssertEqual(try node.request("POST", "/v1/on_import", body: Array(#"{"a":1}"#.utf8)).status, 200)
+        let plus = try node.request("GET", "/v1/count?since=2000-12-01T22:00:00+01:00&until=2999-01-01T00:00:00+01:00")
+        XCTAssertEqual(plus.status, 200, plus.bodyText)
+        XCTAssertEqual(plus.json()?["record_count"] as? Int, 1)
+        let encoded = try node.request("GET", "/v1/count?since=2999-12-01T22:00:00%2B01:00")
+        XCTAssertEqual(encoded.json()?["record_count"] as? Int, 0, encoded.bodyText)
+        let bad = try node.request("GET", "/v1/count?since=2026-12-01T22:00+01:00")
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertTrue(bad.bodyText.contains("%2B"), bad.bodyText)
+    }
+
+    func testOverlongGroupByIsABadRequestNamingIt() throws {
+        let node = try startNode()
+        let path = Array(repeating: "a", count: 10_000).joined(separator: "$")
+        let response = try node.request("GET", "/v1/count?group_by=" + path)
+        XCTAssertEqual(response.status, 400, response.bodyText)
+        XCTAssertTrue(response.bodyText.contains("parameter 'group_by'"), response.bodyText)
+    }
+
     /// Clients keep sending batches while the node gets SIGTERM: every batch the node
     /// acknowledged must be in the shard after a restart, and the node must exit 0.
     func testSigtermDuringIngestLosesNoAcknowledgedRecord() throws {
