@@ -83,7 +83,7 @@ extension ClusterCoordinator {
                 for hedge in hedges { run(hedge) }
             }
             guard !done, let nextCheck else { return }
-            if hedgeTimer == nil { hedgeTimer = try? EspyLoop.Timer(loop: loop) }
+            if hedgeTimer == nil { hedgeTimer = EspyLoop.Timer(loop: loop) }
             hedgeTimer?.start(after: nextCheck - now) { hedgeStragglers() }
         }
 

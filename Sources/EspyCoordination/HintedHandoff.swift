@@ -22,8 +22,8 @@ public final class HintedHandoff {
         self.logger = logger
     }
 
-    public func start() throws(LoopError) {
-        let ticker = try EspyLoop.Timer(loop: coordinator.loop)
+    public func start() {
+        let ticker = EspyLoop.Timer(loop: coordinator.loop)
         ticker.start(after: 1_000, repeat: 1_000) { [unowned self] in tick() }
         self.ticker = ticker
     }

@@ -81,7 +81,8 @@ extension ReplicaRepairer {
     /// Runs `body` once the rate limit allows `records` more.
     private func throttle(_ records: Int, _ body: @escaping () -> Void) {
         let wait = limiter.take(records, now: coordinator.loop.nowMilliseconds)
-        guard wait > 0, let timer = try? EspyLoop.Timer(loop: coordinator.loop) else { return body() }
+        guard wait > 0 else { return body() }
+        let timer = EspyLoop.Timer(loop: coordinator.loop)
         let key = ObjectIdentifier(timer)
         waits[key] = timer
         timer.start(after: wait) { [self] in

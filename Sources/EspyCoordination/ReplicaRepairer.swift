@@ -66,8 +66,8 @@ public final class ReplicaRepairer {
         interval / 4 * 3 + UInt64.random(in: 0...max(1, interval / 2))
     }
 
-    public func start() throws(LoopError) {
-        let ticker = try EspyLoop.Timer(loop: coordinator.loop)
+    public func start() {
+        let ticker = EspyLoop.Timer(loop: coordinator.loop)
         ticker.start(after: 0, repeat: 500) { [unowned self] in tick() }
         self.ticker = ticker
     }

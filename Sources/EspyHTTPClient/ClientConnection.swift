@@ -25,10 +25,7 @@ final class ClientConnection {
     }
 
     static func open(pool: ConnectionPool, loop: EventLoop, settings: HTTPClient.Settings, first request: PendingRequest) {
-        guard let timer = try? Timer(loop: loop) else {
-            pool.connectionDidClose(nil)
-            return request.finish(.failure(HTTPClientError(.connectFailed, "cannot create a timer")))
-        }
+        let timer = Timer(loop: loop)
         var connected = false
         timer.start(after: settings.connectTimeoutMilliseconds) {
             guard !connected else { return }

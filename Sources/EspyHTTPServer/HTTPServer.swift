@@ -32,7 +32,7 @@ public final class HTTPServer {
         listener = try TCPListener(loop: loop, address: settings.address) { [unowned self] connection in
             self.accept(connection)
         }
-        let timer = try Timer(loop: loop)
+        let timer = Timer(loop: loop)
         timer.unreference()
         timer.start(after: 1000, repeat: 1000) { [unowned self] in self.sweep() }
         sweepTimer = timer
@@ -92,9 +92,9 @@ public final class HTTPServer {
             return
         }
         // The sweep keeps running meanwhile, so lingering closes still finish on time.
-        let grace = try? Timer(loop: loop)
+        let grace = Timer(loop: loop)
         graceTimer = grace
-        grace?.start(after: settings.shutdownGraceMilliseconds) { [unowned self] in
+        grace.start(after: settings.shutdownGraceMilliseconds) { [unowned self] in
             for connection in Array(self.connections.values) + Array(self.refused.values) { connection.forceClose() }
         }
     }

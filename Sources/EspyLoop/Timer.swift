@@ -4,13 +4,11 @@ import CLibUV
 public final class Timer: LoopHandle {
     private var callback: (() -> Void)?
 
-    public init(loop: EventLoop) throws(LoopError) {
+    /// Cannot fail: `uv_timer_init` only fills in the handle.
+    public init(loop: EventLoop) {
         super.init(loop: loop, handleType: uv_timer_t.self)
         let status = uv_timer_init(loop.uvLoop, rawHandle.assumingMemoryBound(to: uv_timer_t.self))
-        guard status == 0 else {
-            discardUninitializedHandle()
-            throw LoopError(code: status, operation: "uv_timer_init")
-        }
+        precondition(status == 0, "uv_timer_init failed: \(status)")
         adoptInitializedHandle()
     }
 

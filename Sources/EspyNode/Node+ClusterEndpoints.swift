@@ -77,9 +77,8 @@ extension Node {
         answer.add("successors", handoffPlan?.successors ?? 0)
         reply(.json(.accepted, answer.body))
         // After the reply is on its way: the leave stops gossip and, in the end, HTTP.
-        if let later = try? Timer(loop: loop) {
-            leaveTimers.append(later)
-            later.start(after: 0) { [unowned self] in leave(reason: "requested over HTTP") }
-        }
+        let later = Timer(loop: loop)
+        leaveTimers.append(later)
+        later.start(after: 0) { [unowned self] in leave(reason: "requested over HTTP") }
     }
 }

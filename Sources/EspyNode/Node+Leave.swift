@@ -39,16 +39,15 @@ extension Node {
                                                   "cluster/ms": "\(loop.nowMilliseconds - startedAt)"])
             shutdown()
         }
-        if let progress = try? Timer(loop: loop) {
-            progress.start(after: 5_000, repeat: 5_000) { [unowned self] in
-                let left = self.shard?.digests.count ?? 0
-                logger.info("leaving: handoff progress", metadata: [
-                    "cluster/partitions_done": "\(partitions - left)", "cluster/partitions_left": "\(left)",
-                ])
-                if loop.nowMilliseconds - startedAt >= deadline { finish("leaving: handoff timed out; stopping anyway") }
-            }
-            leaveTimers.append(progress)
+        let progress = Timer(loop: loop)
+        progress.start(after: 5_000, repeat: 5_000) { [unowned self] in
+            let left = self.shard?.digests.count ?? 0
+            logger.info("leaving: handoff progress", metadata: [
+                "cluster/partitions_done": "\(partitions - left)", "cluster/partitions_left": "\(left)",
+            ])
+            if loop.nowMilliseconds - startedAt >= deadline { finish("leaving: handoff timed out; stopping anyway") }
         }
+        leaveTimers.append(progress)
         repairer.handOffEverything { finish("leaving: every partition handed off") }
     }
 }

@@ -103,10 +103,10 @@ public final class Node {
             let repairer = ReplicaRepairer(coordinator: coordinator, settings: repairSettings, logger: logger)
             self.repairer = repairer
             coordinator.onPlacementChange = { [unowned repairer] in repairer.requestRound() }
-            try repairer.start()
+            repairer.start()
             let hintedHandoff = HintedHandoff(coordinator: coordinator, settings: repairSettings, logger: logger)
             self.hintedHandoff = hintedHandoff
-            try hintedHandoff.start()
+            hintedHandoff.start()
             let api = V1API(loop: loop, store: coordinator, shard: shard,
                             identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
             self.api = api
@@ -122,17 +122,17 @@ public final class Node {
             } else if config.joinSeeds.isEmpty {
                 coordinator.membershipSettled = true
             } else {
-                let settle = try Timer(loop: loop)
+                let settle = Timer(loop: loop)
                 settle.start(after: 15_000) { [unowned self] in settleMembership(reason: "no seed answered; serving as the cluster's first node") }
                 settleTimer = settle
             }
-            membershipWake = try Timer(loop: loop)
+            membershipWake = Timer(loop: loop)
             membershipWake?.unreference()
-            let timer = try Timer(loop: loop)
+            let timer = Timer(loop: loop)
             timer.unreference()
             timer.start(after: 10_000, repeat: 10_000) { [unowned self] in self.membershipTick() }
             membershipTimer = timer
-            let stallWatch = try Timer(loop: loop)
+            let stallWatch = Timer(loop: loop)
             stallWatch.unreference()
             let interval = ClusterCoordinator.stallWatchIntervalMilliseconds
             stallWatch.start(after: interval, repeat: interval) { [unowned coordinator] in coordinator.checkForStall() }
@@ -180,7 +180,6 @@ public final class Node {
     }
 
     private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
                                       storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,

@@ -117,7 +117,7 @@ final class BulkImporter {
             }
             return finished()
         }
-        guard let timer = try? Timer(loop: connection.loop) else { return send(batch, attempt: attempt + 1) }
+        let timer = Timer(loop: connection.loop)
         timer.start(after: retryDelays[attempt]) { [self] in
             timer.close()
             send(batch, attempt: attempt + 1)

@@ -23,7 +23,7 @@ final class HTTPClientTests: XCTestCase {
                 switch request.path {
                 case "/echo": reply(HTTPResponse(status: .ok, body: .bytes(Array("\(request.method) ".utf8) + request.body)))
                 case "/slow":
-                    let timer = try! Timer(loop: loopThread.loop)
+                    let timer = Timer(loop: loopThread.loop)
                     timer.start(after: 3000) { timer.close(); reply(HTTPResponse(status: .ok)) }
                 case "/close": reply(HTTPResponse(status: .ok, headers: [("Connection", "close")], body: .bytes(Array("bye".utf8))))
                 default: reply(.error(.notFound, "nope"))

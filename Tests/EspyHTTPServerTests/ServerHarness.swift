@@ -46,16 +46,12 @@ final class TestRoutes {
         }
         router.add(.get, "/slow") { [unowned self] request, reply in
             let delay = UInt64(request.queryParameter("ms") ?? "") ?? 500
-            do {
-                let timer = try EspyLoop.Timer(loop: self.loop)
-                self.timers[ObjectIdentifier(timer)] = timer
-                timer.start(after: delay) { [unowned self, unowned timer] in
-                    self.timers[ObjectIdentifier(timer)] = nil
-                    timer.close()
-                    reply(.init(body: .bytes(Array("slow \(request.id)".utf8))))
-                }
-            } catch {
-                reply(.error(.internalServerError, "\(error)"))
+            let timer = EspyLoop.Timer(loop: self.loop)
+            self.timers[ObjectIdentifier(timer)] = timer
+            timer.start(after: delay) { [unowned self, unowned timer] in
+                self.timers[ObjectIdentifier(timer)] = nil
+                timer.close()
+                reply(.init(body: .bytes(Array("slow \(request.id)".utf8))))
             }
         }
         router.add(.get, "/stream") { [unowned self] request, reply in

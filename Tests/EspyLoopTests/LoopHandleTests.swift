@@ -10,7 +10,7 @@ final class LoopHandleTests: XCTestCase {
         let baseline = try loopThread.sync { loopThread.loop.handleCount }
         let completions = Box<[String]>([])
         let countWhileOpen = try loopThread.sync { () throws -> Int in
-            let timer = try EspyLoop.Timer(loop: loopThread.loop)
+            let timer = EspyLoop.Timer(loop: loopThread.loop)
             timer.start(after: 10_000) {}
             let count = loopThread.loop.handleCount
             timer.close { completions.value.append("first") }
@@ -51,8 +51,8 @@ final class LoopHandleTests: XCTestCase {
     func testHandleCountTracksOpenHandles() throws {
         let loop = try EventLoop()
         XCTAssertEqual(loop.handleCount, 0)
-        let first = try EspyLoop.Timer(loop: loop)
-        let second = try EspyLoop.Timer(loop: loop)
+        let first = EspyLoop.Timer(loop: loop)
+        let second = EspyLoop.Timer(loop: loop)
         XCTAssertEqual(loop.handleCount, 2)
         first.close()
         second.close()
@@ -65,7 +65,7 @@ final class LoopHandleTests: XCTestCase {
     func testCloseCalledAfterTheHandleFinishedClosingNeverRunsItsCompletion() throws {
         let loopThread = try startedLoopThread()
         defer { stopLoop(loopThread) }
-        let timer = try loopThread.sync { try EspyLoop.Timer(loop: loopThread.loop) }
+        let timer = try loopThread.sync { EspyLoop.Timer(loop: loopThread.loop) }
         let firstClosed = loopThread.await(timeout: 5) { (done: @escaping (Bool) -> Void) in
             timer.close { done(true) }
         }

@@ -11,7 +11,7 @@ final class TimerTests: XCTestCase {
         let fires = Locked<[(DispatchTime, Bool)]>([])
         let fired = DispatchSemaphore(value: 0)
         let timer = try loopThread.sync { () throws -> EspyLoop.Timer in
-            let timer = try EspyLoop.Timer(loop: loopThread.loop)
+            let timer = EspyLoop.Timer(loop: loopThread.loop)
             startedAt.value = .now()
             timer.start(after: 200) {
                 fires.mutate { $0.append((.now(), isCurrentThread(loopPthread))) }
@@ -36,7 +36,7 @@ final class TimerTests: XCTestCase {
         let loopThread = try startedLoopThread()
         let fireTimes = Locked<[DispatchTime]>([])
         let timer = try loopThread.sync { () throws -> EspyLoop.Timer in
-            let timer = try EspyLoop.Timer(loop: loopThread.loop)
+            let timer = EspyLoop.Timer(loop: loopThread.loop)
             timer.start(after: 50, repeat: 100) { fireTimes.mutate { $0.append(.now()) } }
             return timer
         }
@@ -58,7 +58,7 @@ final class TimerTests: XCTestCase {
         let loopThread = try startedLoopThread()
         let fireCount = Locked(0)
         let timer = try loopThread.sync { () throws -> EspyLoop.Timer in
-            let timer = try EspyLoop.Timer(loop: loopThread.loop)
+            let timer = EspyLoop.Timer(loop: loopThread.loop)
             timer.start(after: 100) { fireCount.mutate { $0 += 1 } }
             timer.stop()
             return timer
@@ -72,7 +72,7 @@ final class TimerTests: XCTestCase {
         let loopThread = try startedLoopThread()
         let calls = Locked<[String]>([])
         let timer = try loopThread.sync { () throws -> EspyLoop.Timer in
-            let timer = try EspyLoop.Timer(loop: loopThread.loop)
+            let timer = EspyLoop.Timer(loop: loopThread.loop)
             timer.start(after: 5_000) { calls.mutate { $0.append("old") } }
             timer.start(after: 50) { calls.mutate { $0.append("new") } }
             return timer
@@ -86,7 +86,7 @@ final class TimerTests: XCTestCase {
     func testUnreferencedTimerDoesNotKeepTheLoopRunning() throws {
         // Without a thread: run() must return although an unreferenced timer is still armed.
         let loop = try EventLoop()
-        let timer = try EspyLoop.Timer(loop: loop)
+        let timer = EspyLoop.Timer(loop: loop)
         timer.unreference()
         var fired = false
         timer.start(after: 60_000) { fired = true }
@@ -100,7 +100,7 @@ final class TimerTests: XCTestCase {
 
     func testTimerDrivenByRunOnceWithoutAThread() throws {
         let loop = try EventLoop()
-        let timer = try EspyLoop.Timer(loop: loop)
+        let timer = EspyLoop.Timer(loop: loop)
         var fired = 0
         timer.start(after: 10) { fired += 1 }
         let deadline = Date().addingTimeInterval(5)

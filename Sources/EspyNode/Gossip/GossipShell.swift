@@ -81,13 +81,12 @@ final class GossipShell {
         run(core.leave(now: now, serfLeaveIntentLTime: lTime, rng: &rng))
         onLeft = completion
         let startedAt = loop.nowMilliseconds
-        let poll = try? Timer(loop: loop)
-        poll?.start(after: 100, repeat: 100) { [unowned self] in
+        let poll = Timer(loop: loop)
+        poll.start(after: 100, repeat: 100) { [unowned self] in
             guard !core.isLeaveBroadcastPending || loop.nowMilliseconds - startedAt >= deadlineMilliseconds else { return }
-            poll?.close()
+            poll.close()
             close()
         }
-        if poll == nil { close() }
     }
 
     /// Removes a failed member cluster-wide (Serf's force-leave); refused for a live one.
@@ -180,7 +179,8 @@ final class GossipShell {
     }
 
     private func schedule(_ gossipTimer: GossipTimer, afterMilliseconds: UInt64) {
-        guard transport != nil, let timer = try? Timer(loop: loop) else { return }
+        guard transport != nil else { return }
+        let timer = Timer(loop: loop)
         let key = ObjectIdentifier(timer)
         pendingTimers[key] = timer
         timer.start(after: afterMilliseconds) { [weak self] in

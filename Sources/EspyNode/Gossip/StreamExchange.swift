@@ -49,7 +49,7 @@ final class StreamExchange {
     }
 
     private func startTimer() {
-        guard let timer = try? Timer(loop: loop) else { return }
+        let timer = Timer(loop: loop)
         self.timer = timer
         timer.start(after: timeoutMilliseconds) { [weak self] in
             self?.fail("stream timed out")
