@@ -24,5 +24,4 @@ static inline int espy_uv_sockaddr_host(const struct sockaddr *addr, char *buf, 
     return UV_EINVAL;
 }
 // SIG_IGN is a cast macro Swift cannot import.
-static inline void espy_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 #endif

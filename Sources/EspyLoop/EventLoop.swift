@@ -11,11 +11,9 @@ public final class EventLoop {
 
     public static let readBufferSize = 64 * 1024
 
+    /// The process must ignore SIGPIPE (the executable's `main` does): libuv writes with
+    /// writev(2), so a peer that resets a connection would otherwise end the process.
     public init() throws(LoopError) {
-        // A peer that resets a connection turns our next write into SIGPIPE, whose default
-        // action ends the process; with it ignored, the write fails with EPIPE and only that
-        // connection closes.
-        espy_ignore_sigpipe()
         uvLoop = .allocate(capacity: 1)
         let status = uv_loop_init(uvLoop)
         guard status == 0 else {

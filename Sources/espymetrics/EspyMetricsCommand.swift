@@ -21,4 +21,18 @@ struct EspyMetricsCommand: ParsableCommand {
         version: BuildVersion.current,
         subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, MembersCommand.self,
                       PartitionsCommand.self, LeaveCommand.self, RemoveCommand.self])
+
+    /// A peer that resets a connection turns the next write to it into SIGPIPE, whose default
+    /// action ends the process; ignored, the write fails with EPIPE and only that connection
+    /// closes. A process-wide choice, so it is made here and not by a library.
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
