@@ -124,12 +124,12 @@ public enum InternalWire {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Records as they travel to replicas: the exported form, one per line (see
+    /// Records as they travel to replicas: stored-record lines, one per line (see
     /// `RecordBatch(storedRecords:)` for the receiving side).
     public static func encode(_ records: [PreparedRecord]) -> [UInt8] {
         var out: [UInt8] = []
         for record in records {
-            record.appendExported(to: &out)
+            record.appendStored(to: &out)
             out.append(0x0A)
         }
         return out

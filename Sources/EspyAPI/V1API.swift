@@ -20,7 +20,7 @@ public final class V1API {
     private let metrics = APIMetrics()
 
     /// The paths this API serves, for labelling metrics without unbounded cardinality.
-    public static let routes = ["/v1/on_import", "/v1/import", "/v1/count", "/v1/download/import", "/v1/health"]
+    public var paths: [String] { router.paths }
 
     public init(loop: EventLoop, store: RecordStore, shard: Shard, identity: NodeIdentity, logger: Logger,
                 now: @escaping () -> Timestamp = Timestamp.now) {
@@ -35,6 +35,7 @@ public final class V1API {
         router.add(.get, "/v1/count") { [unowned self] in self.count($0, $1) }
         router.add(.get, "/v1/download/import") { [unowned self] in self.download($0, $1) }
         router.add(.get, "/v1/health") { [unowned self] in self.health($0, $1) }
+        router.add(.get, "/v1/ready") { [unowned self] in self.ready($0, $1) }
     }
 
     /// Routes a request; unknown paths get 404, known paths with the wrong method 405 + `Allow`.
@@ -82,14 +83,19 @@ public final class V1API {
     }
 
     private func importBatch(_ request: HTTPRequest, _ reply: @escaping Reply) {
-        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        if let refusal = V1API.refusedParameters(request, allowed: ["keep_server_time"]) { return reply(refusal) }
+        let keepServerTime: Bool
+        do { keepServerTime = try V1API.flag("keep_server_time", in: request.queryParameters) } catch {
+            return reply(.error(.badRequest, "\(error)"))
+        }
         let body = request.body
         let framing = RecordBatch.framing(contentType: request.headers["content-type"], body: body)
         let serverTime = now()
         let partitionCount = store.partitionCount
         validate(bodyBytes: body.count, {
             Result { () throws(RecordBatch.FramingError) in
-                try RecordBatch(body: body, framing: framing, serverTime: serverTime, partitionCount: partitionCount)
+                try RecordBatch(body: body, framing: framing, serverTime: serverTime, partitionCount: partitionCount,
+                                keepingServerTime: keepServerTime)
             }
         }, then: { [self] framed in
             switch framed {
@@ -187,11 +193,16 @@ public final class V1API {
     }
 
     static func allowPartial(_ parameters: [(name: String, value: String)]) throws(QueryParameterError) -> Bool {
-        guard let value = try QueryParameters.value("allow_partial", in: parameters) else { return false }
+        try flag("allow_partial", in: parameters)
+    }
+
+    /// A true/false parameter; absent is false.
+    static func flag(_ name: String, in parameters: [(name: String, value: String)]) throws(QueryParameterError) -> Bool {
+        guard let value = try QueryParameters.value(name, in: parameters) else { return false }
         switch value {
         case "true", "1": return true
         case "false", "0": return false
-        default: throw QueryParameterError(parameter: "allow_partial", reason: "must be true or false, got '\(value)'")
+        default: throw QueryParameterError(parameter: name, reason: "must be true or false, got '\(value)'")
         }
     }
 
@@ -199,8 +210,13 @@ public final class V1API {
     private func unavailable(_ coverage: Coverage) -> HTTPResponse {
         var answer = JSONObject()
         let missing = coverage.missingPartitions
-        answer.add("error", "\(missing.count) of \(coverage.partitionsTotal) partitions have no answering replica "
-                   + "(failed nodes: \(coverage.nodesFailed.map(\.description).joined(separator: ", "))); add allow_partial=true to accept a partial answer")
+        var why: [String] = []
+        if !coverage.nodesFailed.isEmpty { why.append("failed nodes: " + coverage.nodesFailed.map(\.description).joined(separator: ", ")) }
+        if !coverage.nodesUnavailable.isEmpty {
+            why.append("down or catching up: " + coverage.nodesUnavailable.map(\.description).joined(separator: ", "))
+        }
+        answer.add("error", "\(missing.count) of \(coverage.partitionsTotal) partitions have no answering replica"
+                   + (why.isEmpty ? "" : " (" + why.joined(separator: "; ") + ")") + "; add allow_partial=true to accept a partial answer")
         answer.addIntegers("missing_partitions", missing)
         answer.add("coverage", object: coverage.json)
         return .json(.serviceUnavailable, answer.body)
@@ -238,13 +254,31 @@ public final class V1API {
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .stream(stream)))
     }
 
+    /// Liveness: the process serves HTTP. Always 200 while it does, with whether it is ready
+    /// (a load balancer's liveness check must not restart a node that is only catching up).
     private func health(_ request: HTTPRequest, _ reply: @escaping Reply) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        let readiness = store.readiness
         var answer = JSONObject()
         answer.add("status", "ok")
         answer.add("node", identity.name)
         answer.add("datacenter", identity.datacenter)
+        answer.add("version", identity.version)
         answer.add("records", shard.recordCount)
+        answer.add("ready", readiness.isReady)
+        if !readiness.isReady { answer.addStrings("not_ready", readiness.reasons) }
         reply(.json(.ok, answer.body))
+    }
+
+    /// Readiness, for a load balancer: 200 once this node's answers can be complete, 503 with
+    /// the reasons before (looking for its cluster after a restart, a failing disk, partitions
+    /// no replica can be read for yet).
+    private func ready(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        let readiness = store.readiness
+        var answer = JSONObject()
+        answer.add("ready", readiness.isReady)
+        answer.add("node", identity.name)
+        if !readiness.isReady { answer.addStrings("reasons", readiness.reasons) }
+        reply(.json(readiness.isReady ? .ok : .serviceUnavailable, answer.body))
     }
 }

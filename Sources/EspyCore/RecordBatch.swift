@@ -23,6 +23,8 @@ public struct RecordBatch: Sendable {
 
     public var records: [PreparedRecord] = []
     public var rejections: [Rejection] = []
+    /// Set for `import --keep-server-time`: records keep their own `server_time`.
+    private var keepingServerTime = false
 
     /// Chooses the framing: NDJSON when the content type says so or the body does not start with
     /// `[` (after a byte-order mark, if any).
@@ -46,7 +48,11 @@ public struct RecordBatch: Sendable {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
-    public init(body: [UInt8], framing: Framing, serverTime: Timestamp, partitionCount: Int) throws(FramingError) {
+    /// With `keepingServerTime`, each record's own `server_time` is kept (`PreparedRecord.imported`)
+    /// instead of `serverTime` being stamped on it.
+    public init(body: [UInt8], framing: Framing, serverTime: Timestamp, partitionCount: Int,
+                keepingServerTime: Bool = false) throws(FramingError) {
+        self.keepingServerTime = keepingServerTime
         let start = RecordBatch.contentStart(body)
         guard body[start...].contains(where: { !RecordBatch.isWhitespace($0) }) else {
             throw FramingError(description: "empty body: expected a JSON array or NDJSON records")
@@ -66,10 +72,16 @@ public struct RecordBatch: Sendable {
     private mutating func add(_ element: UnsafeBufferPointer<UInt8>, index: Int, line: Int?,
                               serverTime: Timestamp, partitionCount: Int) {
         do {
-            records.append(try PreparedRecord(json: UnsafeRawBufferPointer(element), serverTime: serverTime,
-                                              partitionCount: partitionCount))
-        } catch {
+            if keepingServerTime {
+                records.append(try PreparedRecord.imported(json: UnsafeRawBufferPointer(element), partitionCount: partitionCount))
+            } else {
+                records.append(try PreparedRecord(json: UnsafeRawBufferPointer(element), serverTime: serverTime,
+                                                  partitionCount: partitionCount))
+            }
+        } catch let error as PreparedRecord.ImportError {
             rejections.append(Rejection(index: index, line: line, reason: error.description))
+        } catch {
+            rejections.append(Rejection(index: index, line: line, reason: "\(error)"))
         }
     }
 
@@ -195,9 +207,10 @@ public struct RecordBatch: Sendable {
 extension RecordBatch {
     private static let serverTimeExtractor = JSONPathExtractor(paths: [FieldPath(segments: ["server_time"])])
 
-    /// Records as nodes pass them to each other: NDJSON in the exported form, each carrying the
-    /// `server_time` its coordinator stamped. Ids and partitions come out as on the coordinator,
-    /// since the id is derived from the record without `server_time`. Only JSON syntax is
+    /// Records as nodes pass them to each other: stored-record lines (`PreparedRecord.appendStored`:
+    /// the id, a space, the exported form with the `server_time` its coordinator stamped). The id
+    /// is taken as sent; a line without one (the exported form alone) gets the id of its body,
+    /// as every record had before imported records existed. Only JSON syntax is
     /// checked (`origin: .stored`): a replica must take what its peers hold, including records
     /// stored before the duplicate-key and number-length rules for clients existed.
     public init(storedRecords body: [UInt8], partitionCount: Int) {
@@ -206,19 +219,31 @@ extension RecordBatch {
         var index = 0
         for line in body.split(separator: 0x0A) where !line.isEmpty {
             defer { index += 1 }
-            line.withUnsafeBufferPointer { bytes in
+            let (sentID, json) = RecordBatch.splitStoredLine(line)
+            json.withUnsafeBufferPointer { bytes in
                 guard let key = RecordBatch.serverTimeExtractor.groupingKeys(from: bytes)[0],
                       let serverTime = try? Timestamp(parsing: key) else {
                     rejections.append(Rejection(index: index, line: nil, reason: "stored record without a valid server_time"))
                     return
                 }
                 do {
-                    records.append(try PreparedRecord(json: UnsafeRawBufferPointer(bytes), serverTime: serverTime,
-                                                      partitionCount: partitionCount, origin: .stored))
+                    let parsed = try PreparedRecord(json: UnsafeRawBufferPointer(bytes), serverTime: serverTime,
+                                                    partitionCount: partitionCount, origin: .stored)
+                    let id = sentID ?? parsed.id
+                    records.append(PreparedRecord(id: id, partition: id.partition(of: partitionCount), serverTime: serverTime,
+                                                  body: parsed.body))
                 } catch {
                     rejections.append(Rejection(index: index, line: nil, reason: "\(error)"))
                 }
             }
         }
+    }
+
+    /// `<32 hex digits> <json>` → the id and the JSON; a bare JSON line → no id.
+    static func splitStoredLine(_ line: ArraySlice<UInt8>) -> (RecordID?, ArraySlice<UInt8>) {
+        let hexCount = RecordID.byteCount * 2
+        guard line.count > hexCount, line[line.startIndex + hexCount] == 0x20,
+              let id = RecordID(hex: String(decoding: line.prefix(hexCount), as: UTF8.self)) else { return (nil, line) }
+        return (id, line.dropFirst(hexCount + 1))
     }
 }

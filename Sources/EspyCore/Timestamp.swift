@@ -69,6 +69,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(microseconds: micros)
     }
 
+    /// A `server_time` as the original EspyMetrics server wrote it (`YYYY-MM-DD HH:MM:SS.ffffff`,
+    /// UTC without a zone), or RFC 3339.
+    public init(parsingImported text: String) throws {
+        do { try self.init(parsing: text) } catch {
+            guard text.count > 10, let zoneless = try? Timestamp(parsing: text + "Z") else {
+                throw ParseError(description: "server_time '\(text)' is neither the original server's YYYY-MM-DD HH:MM:SS.ffffff (UTC) nor RFC 3339")
+            }
+            self = zoneless
+        }
+    }
+
     // Howard Hinnant's days_from_civil / civil_from_days: exact for the proleptic Gregorian calendar.
     static func days(fromCivilYear year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year

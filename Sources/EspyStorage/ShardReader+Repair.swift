@@ -14,7 +14,7 @@ extension ShardReader {
         return ids
     }
 
-    /// The records with these ids, in their exported (stored-record) form, one per line; ids not
+    /// The records with these ids as stored-record lines (`PreparedRecord.appendStored`); ids not
     /// held here are skipped.
     func storedRecords(ids: [RecordID]) throws(StorageError) -> [UInt8] {
         let statement = try connection.statement("SELECT server_time, body FROM records WHERE id = ?1")
@@ -22,7 +22,8 @@ extension ShardReader {
         for id in ids {
             statement.bind(1, blob: id.bytes)
             if try statement.step() {
-                PreparedRecord.appendExported(body: statement.bytes(1), serverTime: Timestamp(microseconds: statement.int(0)), to: &ndjson)
+                PreparedRecord.appendStored(id: id, body: statement.bytes(1), serverTime: Timestamp(microseconds: statement.int(0)),
+                                            to: &ndjson)
                 ndjson.append(0x0A)
             }
             statement.reset()

@@ -3,7 +3,7 @@ import EspyCore
 /// One record kept for a replica that missed it.
 public struct Hint: Sendable {
     public let seq: Int64
-    /// The record in its exported form (a stored-record line without the newline).
+    /// The record as a stored-record line (`PreparedRecord.appendStored`), without the newline.
     public let record: [UInt8]
 }
 
@@ -16,7 +16,7 @@ extension ShardWriter {
             var line: [UInt8] = []
             for record in records {
                 line.removeAll(keepingCapacity: true)
-                record.appendExported(to: &line)
+                record.appendStored(to: &line)
                 try insert.bind(1, target).bind(2, now.microseconds).bind(3, text: line).run()
             }
         }

@@ -30,6 +30,8 @@ final class BulkImporter {
     private let concurrency: Int
     private let rejects: RejectFile
     private let retryDelays: [UInt64]
+    /// `/v1/import`, with `keep_server_time=true` when migrating.
+    private let target: String
     private var summary = Summary()
     private var inFlight = 0
     private var inputDone = false
@@ -37,7 +39,8 @@ final class BulkImporter {
     private let startedAt = ProgressLine.now()
 
     init(connection: NodeConnection, reader: LineBatchReader, batchSize: Int, concurrency: Int, rejects: RejectFile,
-         retryDelaysMilliseconds: [UInt64] = BulkImporter.retryDelaysMilliseconds) {
+         keepServerTime: Bool = false, retryDelaysMilliseconds: [UInt64] = BulkImporter.retryDelaysMilliseconds) {
+        self.target = keepServerTime ? "/v1/import?keep_server_time=true" : "/v1/import"
         self.connection = connection
         self.reader = reader
         self.batchSize = batchSize
@@ -87,7 +90,7 @@ final class BulkImporter {
     }
 
     private func send(_ batch: LineBatchReader.Batch, attempt: Int) {
-        connection.client.request(.post, "/v1/import", to: connection.server,
+        connection.client.request(.post, target, to: connection.server,
                                   headers: [("Content-Type", "application/x-ndjson")], body: batch.body) { [self] result in
             switch BulkImporter.outcome(of: result, lineCount: batch.lines.count) {
             case .answered(let accepted, let stored, let duplicates, let rejected, let failed):

@@ -20,6 +20,7 @@ struct ImportCommand: ParsableCommand {
             Examples:
               espymetrics import metrics_data.jsonl
               espymetrics import profiles.ndjson --http 10.0.0.5:8888 --batch 5000
+              espymetrics import --keep-server-time old-server/metrics_data.jsonl   # migrate, history kept
               zcat old.jsonl.gz | espymetrics import - --rejects bad.ndjson
             """)
 
@@ -38,6 +39,12 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where rejected records go (default: FILE.rejects.ndjson, or rejects.ndjson for stdin).", valueName: "path"))
     var rejects: String?
 
+    @Flag(help: ArgumentHelp("Keep each record's own server_time (migrating from the original server or another node's export).",
+                             discussion: "Accepts the original server's YYYY-MM-DD HH:MM:SS.ffffff (UTC) and RFC 3339. The "
+                                 + "record id then covers the time, so events differing only in time stay distinct and "
+                                 + "importing the same file again stores nothing twice. A record without server_time is rejected."))
+    var keepServerTime = false
+
     func validate() throws {
         guard (1...100_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 100000") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
@@ -48,7 +55,8 @@ struct ImportCommand: ParsableCommand {
         let summary: BulkImporter.Summary
         do {
             let importer = BulkImporter(connection: try NodeConnection(http: http), reader: try LineBatchReader(path: file),
-                                        batchSize: batch, concurrency: concurrency, rejects: RejectFile(path: rejectPath))
+                                        batchSize: batch, concurrency: concurrency, rejects: RejectFile(path: rejectPath),
+                                        keepServerTime: keepServerTime)
             summary = importer.run()
         } catch {
             printError("espymetrics: \(error)")
