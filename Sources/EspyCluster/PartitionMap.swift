@@ -17,6 +17,11 @@ public struct PartitionMap: Hashable, Sendable {
     public let replicasPerPartition: Int
     /// The digest of the view this map was computed from.
     public let viewDigest: UInt64
+    /// Placement identity: equal for maps that place every partition on the same members.
+    /// Covers the view digest and `replicasPerDatacenter`, so a node configured with a different
+    /// `replicas_per_dc` shows up as disagreeing even when its view matches. Kept, not computed:
+    /// every query's plan lookup compares it.
+    public let digest: UInt64
 
     /// Owners sorted by name; `slots` holds indices into this.
     private let owners: [MemberName]
@@ -36,6 +41,7 @@ public struct PartitionMap: Hashable, Sendable {
         self.replicasPerDatacenter = replicasPerDatacenter
         self.datacenters = datacenters
         self.viewDigest = view.digest
+        self.digest = PartitionMap.digest(viewDigest: viewDigest, replicasPerDatacenter: replicasPerDatacenter)
         self.owners = owners.map(\.name)
         let groups = datacenters.map { ownersByDatacenter[$0]! }
         self.replicasPerPartition = groups.reduce(0) { $0 + min(replicasPerDatacenter, $1.count) }
@@ -86,10 +92,7 @@ public struct PartitionMap: Hashable, Sendable {
         weight(memberKey: memberKey(member), partitionKey: partitionKey(partition))
     }
 
-    /// Placement identity: equal for maps that place every partition on the same members.
-    /// Covers the view digest and `replicasPerDatacenter`, so a node configured with a different
-    /// `replicas_per_dc` shows up as disagreeing even when its view matches.
-    public var digest: UInt64 {
+    private static func digest(viewDigest: UInt64, replicasPerDatacenter: Int) -> UInt64 {
         var hasher = StableHash.FNV1a64()
         hasher.combine("espy-partition-map-1")
         hasher.combine(viewDigest)

@@ -97,7 +97,7 @@ extension ClusterCoordinator {
         var reasons: [String] = []
         if !membershipSettled { reasons.append(settlingReason) }
         if let storageFailure { reasons.append("writes to this node's shard are failing: \(storageFailure)") }
-        let unreadable = queryPlan().unreadablePartitions
+        let unreadable = unreadablePartitions
         if unreadable > 0 { reasons.append("\(unreadable) of \(partitionCount) partitions have no replica that may be read now") }
         return Readiness(reasons: reasons)
     }

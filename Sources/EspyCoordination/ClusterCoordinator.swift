@@ -196,6 +196,18 @@ public final class ClusterCoordinator: RecordStore {
     /// answered from rollups, so the plan is built once per map and set of live members and
     /// copied for each query (a value type: copies share storage until they diverge).
     func queryPlan() -> QueryPlan {
+        refreshPlan()
+        return cachedPlan!.plan
+    }
+
+    /// Partitions with no replica that may be read now, from the cached plan without copying
+    /// it (health checks ask this many times a second).
+    var unreadablePartitions: Int {
+        refreshPlan()
+        return cachedPlan!.plan.unreadablePartitions
+    }
+
+    private func refreshPlan() {
         if !declinedElsewhere.isEmpty && loop.nowMilliseconds - declinedSinceMilliseconds > Self.declinedMemoryMilliseconds {
             declinedElsewhere = []
         }
@@ -203,12 +215,11 @@ public final class ClusterCoordinator: RecordStore {
         let hinted = Set(shard.hintCounts.keys.map { MemberName($0) })
         let key = PlanKey(mapDigest: map.digest, routingGeneration: membership.routingGeneration, readinessGeneration: readinessGeneration,
                           hinted: hinted)
-        if let cached = cachedPlan, cached.key == key { return cached.plan }
+        if cachedPlan?.key == key { return }
         let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
         let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,
                              routable: routable.subtracting(hinted), catchingUp: catchingUp)
         cachedPlan = (key, plan)
-        return plan
     }
 
     public func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream {

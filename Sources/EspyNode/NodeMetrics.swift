@@ -9,7 +9,7 @@ import Prometheus
 /// route and status with latency histograms, and gauges read when `/metrics` is scraped.
 public final class NodeMetrics {
     let registry: PrometheusCollectorRegistry
-    private var requestCounters: [String: Metrics.Counter] = [:]
+    private var requestCounters: [RequestKey: Metrics.Counter] = [:]
     private var requestTimers: [String: Metrics.Timer] = [:]
     private let connections: Metrics.Gauge
     private let storedRecords: Metrics.Gauge
@@ -41,7 +41,7 @@ public final class NodeMetrics {
 
     func observe(_ entry: AccessLogEntry) {
         let route = knownRoutes.contains(entry.path) ? entry.path : "other"
-        let key = "\(route) \(entry.method) \(entry.status)"
+        let key = RequestKey(route: route, method: entry.method, status: entry.status)
         let counter = requestCounters[key] ?? {
             let counter = Metrics.Counter(label: "espymetrics_http_requests_total",
                                   dimensions: [("route", route), ("method", entry.method), ("status", String(entry.status))])
@@ -95,4 +95,11 @@ public final class NodeMetrics {
             gossipCounters[name] = (entry.counter, max(value, entry.last))
         }
     }
+}
+
+/// One `espymetrics_http_requests_total` series; a struct key, not a string built per request.
+private struct RequestKey: Hashable {
+    let route: String
+    let method: String
+    let status: Int
 }
