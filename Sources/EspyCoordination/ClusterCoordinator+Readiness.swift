@@ -21,73 +21,65 @@ extension ClusterCoordinator {
         var unavailable: [Int] = []
         readable.reserveCapacity(partitions.count)
         for partition in partitions {
-            if ownedFlags[partition] && !catchingUp.contains(partition) { readable.append(partition) } else { unavailable.append(partition) }
+            if replicaReadiness.isReadable(partition) { readable.append(partition) } else { unavailable.append(partition) }
         }
         return (readable, unavailable)
     }
 
-    public func owns(_ partition: Int) -> Bool { ownedFlags[partition] }
+    public func owns(_ partition: Int) -> Bool { replicaReadiness.owns(partition) }
 
     /// Repair reconciled these partitions with every live peer: they may be read here now.
     func markCaughtUp(_ partitions: Set<Int>) {
-        catchingUp.subtract(partitions)
+        replicaReadiness.caughtUp(partitions)
     }
 
-    /// This node may have missed writes to these partitions (a write to its shard failed):
-    /// it declines reads for those it owns until repair has reconciled them with their other
-    /// replicas, exactly as after a restart.
+    /// This node may have missed writes to these partitions (a coordinator kept hints for
+    /// them): it declines reads for those it owns until repair has reconciled them.
     public func markBehind(_ partitions: some Sequence<Int>) {
-        let owned = partitions.filter { ownedFlags[$0] && !catchingUp.contains($0) }
-        guard !owned.isEmpty else { return }
-        catchingUp.formUnion(owned)
-        behindMarks += 1
-        onPlacementChange?()
+        if replicaReadiness.markBehind(partitions) { onPlacementChange?() }
     }
 
-    /// This node may have missed writes to any partition it owns: its loop stood still for
-    /// longer than peers wait for it (SIGSTOP, a swapped-out process), or gossip declared it
-    /// dead, so peers may have written around it.
+    /// Gossip declared this node dead and it refuted: peers may have written around it.
     public func markBehindEverywhere(reason: String) {
-        let before = catchingUp.count
-        markBehind(0..<partitionCount)
-        guard catchingUp.count > before else { return }
+        if replicaReadiness.markBehind(0..<partitionCount) { wentBehindEverywhere(reason: reason) }
+    }
+
+    private func wentBehindEverywhere(reason: String) {
         metrics.markedBehind.increment()
+        onPlacementChange?()
         logger.warning("may have missed writes; reconciling partitions before serving reads for them", metadata: [
             "cluster/reason": "\(reason)", "cluster/catching_up": "\(catchingUp.count)",
         ])
     }
 
-    /// Called often (a repeating timer, and before every read): a loop that stood still longer
-    /// than peers wait for an answer has been written around, and so is behind everywhere.
+    /// Called by a repeating timer and before every read: a loop that stood still longer than
+    /// peers wait for an answer has been written around.
     public func checkForStall() {
-        let now = loop.nowMilliseconds
-        let stood = now - loopLastSeenRunning
-        loopLastSeenRunning = now
-        guard stood >= subRequestTimeoutMilliseconds + Self.stallWatchIntervalMilliseconds else { return }
-        markBehindEverywhere(reason: "the event loop stood still for \(stood) ms")
+        if let stood = replicaReadiness.loopRan(at: loop.nowMilliseconds) {
+            wentBehindEverywhere(reason: "the event loop stood still for \(stood) ms")
+        }
     }
 
     /// How often the node calls `checkForStall` when nothing else does.
     public static let stallWatchIntervalMilliseconds: UInt64 = 250
 
-    /// What a write to this node's shard did: a failure makes the node behind on the records'
-    /// partitions and not ready (said once per failing spell, not per write); a success ends
-    /// the spell, while the partitions stay behind until repair has reconciled them.
+    /// Set while writes to this node's shard fail (a full or failing disk): the last error.
+    public var storageFailure: String? { replicaReadiness.storageFailure }
+
+    /// What a write to this node's shard did: a failure makes its partitions catch up and the
+    /// node not ready, said once per failing spell rather than per write.
     public func noteLocalWrite(partitions: some Sequence<Int>, failure: String?) {
-        guard let failure else {
-            if let storageFailure {
-                logger.info("local writes succeed again", metadata: ["storage/error": "\(storageFailure)"])
-                self.storageFailure = nil
-            }
-            return
-        }
-        metrics.localWriteFailures.increment()
-        markBehind(partitions)
-        if storageFailure == nil {
+        if failure != nil { metrics.localWriteFailures.increment() }
+        let behindBefore = replicaReadiness.behindMarks
+        switch replicaReadiness.localWrite(partitions: partitions, failure: failure) {
+        case .none: break
+        case .startedFailing:
             logger.error("local writes are failing; declining reads for what they missed until repaired",
-                         metadata: ["storage/error": "\(failure)", "cluster/catching_up": "\(catchingUp.count)"])
+                         metadata: ["storage/error": "\(failure ?? "")", "cluster/catching_up": "\(catchingUp.count)"])
+        case .recovered(let lastError):
+            logger.info("local writes succeed again", metadata: ["storage/error": "\(lastError)"])
         }
-        storageFailure = failure
+        if replicaReadiness.behindMarks != behindBefore { onPlacementChange?() }
     }
 
     /// Whether a load balancer should send this node queries: it has found its cluster (or

@@ -33,32 +33,18 @@ public final class ClusterCoordinator: RecordStore {
     private var nextQueryKey = 0
     /// When a sub-request is slow enough to be asked of another replica too.
     var hedgeTiming = HedgeTiming()
-    /// Per partition: whether this node owns it under `map`.
-    private(set) var ownedFlags: [Bool]
-
-    /// Partitions this node owns but must not be read for yet: gained through a map change, or
-    /// held since before this process started, and not yet reconciled with every live peer.
-    /// Repair removes them as it confirms them.
-    public internal(set) var catchingUp: Set<Int> {
-        didSet {
-            if catchingUp.isEmpty { catchUpTotal = 0 } else if catchingUp.count > oldValue.count { catchUpTotal += catchingUp.count - oldValue.count }
-            readinessGeneration += 1
-        }
-    }
+    /// Which partitions this node owns and may be read for (pure; see `ReplicaReadiness`).
+    public internal(set) var replicaReadiness: ReplicaReadiness
+    /// Partitions this node owns but must not be read for yet; repair removes them as it
+    /// confirms them.
+    public var catchingUp: Set<Int> { replicaReadiness.catchingUp }
     /// Partitions gained since `catchingUp` was last empty: the denominator of catch-up progress.
-    public private(set) var catchUpTotal = 0
+    public var catchUpTotal: Int { replicaReadiness.catchUpTotal }
     /// False until gossip has found the cluster (or there is none to find): before that the view
     /// may lack the peers holding newer data, so nothing may be declared caught up.
     public var membershipSettled = false
     /// Why membership is not settled yet, for readiness.
     public var settlingReason = "looking for the cluster: no seed has answered yet"
-    /// Bumped whenever partitions are marked behind, so a repair round that compared digests
-    /// before does not declare them caught up.
-    public internal(set) var behindMarks = 0
-    /// Set while writes to this node's shard fail (a full or failing disk): the last error.
-    public internal(set) var storageFailure: String?
-    /// When `checkForStall` last ran (loop time).
-    var loopLastSeenRunning: UInt64 = 0
     /// Set by a graceful leave: this node releases every partition and hands them off.
     public var isLeaving: Bool { membership.isLeaving }
     /// Called once a burst of membership changes has settled (the map changed, or a member
@@ -70,8 +56,9 @@ public final class ClusterCoordinator: RecordStore {
         didSet { readinessGeneration += 1 }
     }
     var declinedSinceMilliseconds: UInt64 = 0
-    /// Changes whenever `catchingUp` or `declinedElsewhere` does: the cached plan is keyed on
-    /// it, so a count does not rebuild (or hash) thousands of replicas to find the plan fresh.
+    /// Changes whenever `declinedElsewhere` does; with `replicaReadiness.generation` the cached
+    /// plan is keyed on it, so a count does not rebuild (or hash) thousands of replicas to find
+    /// the plan fresh.
     private var readinessGeneration = 0
     static let declinedMemoryMilliseconds: UInt64 = 5_000
 
@@ -79,10 +66,13 @@ public final class ClusterCoordinator: RecordStore {
         let mapDigest: UInt64
         let routingGeneration: Int
         let readinessGeneration: Int
+        let catchUpGeneration: Int
         let hinted: Set<MemberName>
     }
 
     public var partitionCount: Int { shard.settings.partitionCount }
+    /// The digest of the view placement was last built from: it changes only when ownership does.
+    public var placementDigest: UInt64 { map.viewDigest }
 
     public init(loop: EventLoop, shard: Shard, client: HTTPClient, selfName: String, datacenter: String, http: String,
                 quorum: WriteQuorum, replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
@@ -100,11 +90,10 @@ public final class ClusterCoordinator: RecordStore {
                                        settings: membershipSettings ?? ClusterMembership.Settings(partitionCount: shard.settings.partitionCount))
         map = PartitionMap(view: membership.view, replicasPerDatacenter: replicasPerDatacenter)
         httpAddresses[MemberName(selfName)] = try? SocketAddress(parsing: http)
-        ownedFlags = Array(repeating: true, count: shard.settings.partitionCount)
-        loopLastSeenRunning = loop.nowMilliseconds
-        // Whatever the shard holds may have missed writes while this process was not running.
-        catchingUp = Set(0..<shard.settings.partitionCount)
-        catchUpTotal = shard.settings.partitionCount
+        // A loop that stood still longer than peers wait for an answer was written around.
+        replicaReadiness = ReplicaReadiness(partitionCount: shard.settings.partitionCount,
+                                            stallMilliseconds: subRequestTimeoutMilliseconds + Self.stallWatchIntervalMilliseconds,
+                                            now: loop.nowMilliseconds)
     }
 
     /// Carries out what membership decided; returns what only the node can act on (waking
@@ -160,16 +149,7 @@ public final class ClusterCoordinator: RecordStore {
         map = PartitionMap(view: next, replicasPerDatacenter: replicasPerDatacenter)
         var owned = Array(repeating: false, count: partitionCount)
         for partition in map.partitions(ownedBy: selfName) { owned[partition] = true }
-        var gained = 0
-        for partition in 0..<partitionCount where owned[partition] != ownedFlags[partition] {
-            if owned[partition] {
-                catchingUp.insert(partition)
-                gained += 1
-            } else {
-                catchingUp.remove(partition)
-            }
-        }
-        ownedFlags = owned
+        let gained = replicaReadiness.placementChanged(owned: owned)
         metrics.placementRebuilds.increment()
         logger.info("partition map changed", metadata: [
             "cluster/owners": "\(next.owners.count)", "cluster/view": "\(next.digestHex)",
@@ -214,7 +194,7 @@ public final class ClusterCoordinator: RecordStore {
         // A peer this node holds hints for is behind on records only this node knows it missed.
         let hinted = Set(shard.hintCounts.keys.map { MemberName($0) })
         let key = PlanKey(mapDigest: map.digest, routingGeneration: membership.routingGeneration, readinessGeneration: readinessGeneration,
-                          hinted: hinted)
+                          catchUpGeneration: replicaReadiness.generation, hinted: hinted)
         if cachedPlan?.key == key { return }
         let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
         let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,

@@ -23,7 +23,7 @@ public final class ReplicaRepairer {
     private var round: RepairRound?
     private var roundMapDigest: UInt64 = 0
     private var roundSettled = false
-    /// `coordinator.behindMarks` when the round began: partitions marked behind after that were
+    /// `coordinator.replicaReadiness.behindMarks` when the round began: partitions marked behind after that were
     /// compared too early to be declared caught up by it.
     private var roundBehindMarks = 0
     private var roundStartedAt: UInt64 = 0
@@ -115,7 +115,7 @@ public final class ReplicaRepairer {
                             held: Set(shard.digests.keys))
         roundMapDigest = coordinator.map.digest
         roundSettled = coordinator.membershipSettled
-        roundBehindMarks = coordinator.behindMarks
+        roundBehindMarks = coordinator.replicaReadiness.behindMarks
         roundStartedAt = now
         for (peer, partitions) in round!.comparisons.sorted(by: { $0.key < $1.key }) {
             compareDigests(with: peer, partitions: partitions)
@@ -204,8 +204,8 @@ public final class ReplicaRepairer {
             return
         }
         lastRoundProgressed = !finished.droppable.isEmpty
-        if roundBehindMarks != coordinator.behindMarks { roundRequested = true }
-        if roundSettled, roundBehindMarks == coordinator.behindMarks {
+        if roundBehindMarks != coordinator.replicaReadiness.behindMarks { roundRequested = true }
+        if roundSettled, roundBehindMarks == coordinator.replicaReadiness.behindMarks {
             let synced = finished.synced(among: coordinator.catchingUp)
             lastRoundProgressed = lastRoundProgressed || !synced.isEmpty
             if !synced.isEmpty {

@@ -39,7 +39,7 @@ public final class Node {
     /// The data members the snapshot named at start: rejoined, and awaited before settling.
     private var remembered: [EspyCluster.Member] = []
     private var snapshotSaving = false
-    private var savedViewDigest = ""
+    private var savedViewDigest: UInt64?
     private var signalWatchers: [SignalWatcher] = []
     var shutdownStarted = false
     private let metrics: NodeMetrics
@@ -259,8 +259,8 @@ public final class Node {
     /// the view is the remembered one or a partial one).
     private func saveSnapshotIfChanged() {
         guard let coordinator, coordinator.membershipSettled, !snapshotSaving, !coordinator.isLeaving,
-              coordinator.view.digestHex != savedViewDigest else { return }
-        let digest = coordinator.view.digestHex
+              coordinator.placementDigest != savedViewDigest else { return }
+        let digest = coordinator.placementDigest
         let members = coordinator.view.members.compactMap { member in
             member.name == coordinator.selfName ? nil : coordinator.membership.reported[member.name] ?? member
         }
@@ -275,7 +275,6 @@ public final class Node {
             saveSnapshotIfChanged()
         }
     }
-
 
     private func handle(_ effects: [ClusterMembership.Effect]) {
         for effect in effects {

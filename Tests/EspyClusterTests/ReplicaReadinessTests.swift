@@ -1,0 +1,76 @@
+import EspyCluster
+import XCTest
+
+/// The rule that a replica knows, or is told, that it is behind before anyone reads it.
+final class ReplicaReadinessTests: XCTestCase {
+    private func caughtUpReplica(partitions: Int = 8) -> ReplicaReadiness {
+        var readiness = ReplicaReadiness(partitionCount: partitions, stallMilliseconds: 3_250, now: 0)
+        readiness.caughtUp(Set(0..<partitions))
+        return readiness
+    }
+
+    func testAStartedProcessIsBehindEverywhere_untilRepairSaysOtherwise() {
+        var readiness = ReplicaReadiness(partitionCount: 4, stallMilliseconds: 3_250, now: 0)
+        XCTAssertEqual(readiness.catchingUp, [0, 1, 2, 3])
+        XCTAssertFalse(readiness.isReadable(0))
+        readiness.caughtUp([0, 2])
+        XCTAssertEqual(readiness.catchingUp, [1, 3])
+        XCTAssertEqual(readiness.catchUpTotal, 4, "progress counts from the first partition gained")
+        readiness.caughtUp([1, 3])
+        XCTAssertEqual(readiness.catchUpTotal, 0)
+        XCTAssertTrue((0..<4).allSatisfy(readiness.isReadable))
+    }
+
+    func testAMapChangeMakesGainedPartitionsCatchUp_andLostOnesUnreadable() {
+        var readiness = caughtUpReplica(partitions: 4)
+        XCTAssertEqual(readiness.placementChanged(owned: [true, false, true, true]), 0)
+        XCTAssertFalse(readiness.isReadable(1), "not owned any more")
+        XCTAssertEqual(readiness.placementChanged(owned: [true, true, true, false]), 1)
+        XCTAssertEqual(readiness.catchingUp, [1])
+        XCTAssertFalse(readiness.owns(3))
+    }
+
+    func testALoopThatStoodStillLongerThanPeersWait_isBehindEverywhere_butOnlyOnce() {
+        var readiness = caughtUpReplica()
+        XCTAssertNil(readiness.loopRan(at: 250))
+        XCTAssertNil(readiness.loopRan(at: 3_000), "2.75 s is within what peers wait")
+        let marks = readiness.behindMarks
+        XCTAssertEqual(readiness.loopRan(at: 7_000), 4_000)
+        XCTAssertEqual(readiness.catchingUp.count, 8)
+        XCTAssertEqual(readiness.behindMarks, marks + 1, "a repair round begun before must not declare them caught up")
+        XCTAssertNil(readiness.loopRan(at: 12_000), "already behind everywhere: nothing new to say")
+    }
+
+    func testMarkingBehindCountsOnlyOwnedPartitionsThatWereReadable() {
+        var readiness = caughtUpReplica(partitions: 4)
+        _ = readiness.placementChanged(owned: [true, true, false, true])
+        XCTAssertFalse(readiness.markBehind([2]), "not owned: nothing to catch up on")
+        XCTAssertTrue(readiness.markBehind([1, 2]))
+        XCTAssertEqual(readiness.catchingUp, [1])
+        XCTAssertFalse(readiness.markBehind([1]), "already catching up")
+    }
+
+    func testAFailingDiskIsSaidOncePerSpell_andItsPartitionsStayBehindAfterItRecovers() {
+        var readiness = caughtUpReplica()
+        XCTAssertEqual(readiness.localWrite(partitions: [1, 2], failure: "disk full"), .startedFailing)
+        XCTAssertEqual(readiness.localWrite(partitions: [3], failure: "disk full"), .none)
+        XCTAssertEqual(readiness.storageFailure, "disk full")
+        XCTAssertEqual(readiness.catchingUp, [1, 2, 3])
+        XCTAssertEqual(readiness.localWrite(partitions: [4], failure: nil), .recovered(lastError: "disk full"))
+        XCTAssertNil(readiness.storageFailure)
+        XCTAssertEqual(readiness.catchingUp, [1, 2, 3], "what the failed writes missed is still missing")
+        XCTAssertEqual(readiness.localWrite(partitions: [4], failure: nil), .none)
+    }
+
+    func testEveryChangeToCatchingUpMovesTheGeneration_soCachedPlansAreRebuilt() {
+        var readiness = caughtUpReplica()
+        var generation = readiness.generation
+        func moved() -> Bool { defer { generation = readiness.generation }; return readiness.generation != generation }
+        readiness.markBehind([5])
+        XCTAssertTrue(moved())
+        readiness.markBehind([5])
+        XCTAssertFalse(moved())
+        readiness.caughtUp([5])
+        XCTAssertTrue(moved())
+    }
+}
