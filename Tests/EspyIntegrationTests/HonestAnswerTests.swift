@@ -16,18 +16,13 @@ final class HonestAnswerTests: XCTestCase {
         cluster.tearDown(failed: (testRun?.failureCount ?? 0) > 0)
     }
 
-    private func profiles(_ count: Int, seed: UInt64) -> [ProfileGenerator.Profile] {
-        var generator = ProfileGenerator(seed: seed)
-        return (0..<count).map { generator.profile(index: $0) }
-    }
-
     private func ready(_ name: String) -> Bool {
         (try? cluster[name].request("GET", "/v1/ready", timeout: 10).status) == 200
     }
 
     func testARestartedNodeWithoutSeedsRejoinsFromItsSnapshot_andNeverAnswersStaleCountsAsComplete() throws {
         try cluster.startCluster(six)
-        let all = profiles(6_000, seed: 71)
+        let all = ProfileGenerator.profiles(6_000, seed: 71)
         try cluster.ingest(all[..<3_000], through: "n2")
         XCTAssertTrue(cluster.waitUntil(30) { ready("n1") }, "n1 not ready in a settled cluster")
         XCTAssertTrue(FileManager.default.fileExists(atPath: cluster.directory.file("n1") + "/members.json"))
@@ -52,14 +47,14 @@ final class HonestAnswerTests: XCTestCase {
 
     func testARestartedNodeWhosePeersAreAllDown_acknowledgesNothingAndAnswersNothingAsComplete() throws {
         try cluster.startCluster(["n1", "n2", "n3"])
-        try cluster.ingest(profiles(1_000, seed: 76)[...], through: "n1")
+        try cluster.ingest(ProfileGenerator.profiles(1_000, seed: 76)[...], through: "n1")
         XCTAssertTrue(cluster.waitUntil(30) { ready("n1") })
         for name in ["n1", "n2", "n3"] {
             cluster[name].signal(SIGINT)
             XCTAssertEqual(cluster[name].waitForExit(timeout: 30), 0)
         }
         try cluster.restart("n1", seeded: false)
-        let body = profiles(100, seed: 77).map(\.json).joined(separator: "\n")
+        let body = ProfileGenerator.profiles(100, seed: 77).map(\.json).joined(separator: "\n")
         let write = try cluster["n1"].request("POST", "/v1/import", body: Array(body.utf8))
         XCTAssertEqual(write.status, 503, "n1 acknowledged records stored on itself alone: \(write.bodyText.prefix(300))")
         XCTAssertTrue(write.bodyText.contains("\"accepted\":0") || write.bodyText.contains("\"stored\":0"), write.bodyText.prefix(300).description)
@@ -72,7 +67,7 @@ final class HonestAnswerTests: XCTestCase {
 
     func testAPausedReplicaIsNotReadUntilItHasCaughtUp() throws {
         try cluster.startCluster(six)
-        let all = profiles(20_000, seed: 72)
+        let all = ProfileGenerator.profiles(20_000, seed: 72)
         try cluster.ingest(all[..<2_000], through: "n1")
         cluster["n3"].signal(SIGSTOP)
         // A majority (the two other replicas) acknowledges every batch while n3 stands still.
@@ -94,7 +89,7 @@ final class HonestAnswerTests: XCTestCase {
         // A sub-request timeout far beyond the test's patience: only re-planning on suspicion
         // can answer in time.
         try cluster.startCluster(six, config: "[cluster]\nsub_request_timeout_ms = 60000\n")
-        try cluster.ingest(profiles(3_000, seed: 73)[...], through: "n1")
+        try cluster.ingest(ProfileGenerator.profiles(3_000, seed: 73)[...], through: "n1")
         cluster["n4"].signal(SIGSTOP)
         defer { cluster["n4"].signal(SIGCONT) }
         for name in ["n1", "n2", "n5"] {
@@ -117,12 +112,12 @@ final class HonestAnswerTests: XCTestCase {
         XCTAssertTrue(cluster.waitUntil(30) { cluster.alive(seenBy: "n3").isSuperset(of: ["n1", "n2", "n3"]) })
         XCTAssertTrue(cluster.waitUntil(30) { ready("n3") })
 
-        let all = profiles(24_000, seed: 74)
+        let all = ProfileGenerator.profiles(24_000, seed: 74)
         let watch = CountWatch(cluster: cluster, names: ["n3", "n1"], truth: nil)
         watch.start()
         // n3 fills up part way; every batch still has two of its three replicas.
         try cluster.ingest(all[...], through: "n1", batch: 1_000)
-        try cluster.ingest(profiles(1_000, seed: 75)[...], through: "n3", batch: 1_000)
+        try cluster.ingest(ProfileGenerator.profiles(1_000, seed: 75)[...], through: "n3", batch: 1_000)
         watch.truth = all.count + 1_000
         XCTAssertTrue(cluster.waitUntil(15) {
             (try? cluster["n3"].request("GET", "/v1/health").json()?["ready"] as? Bool) == false

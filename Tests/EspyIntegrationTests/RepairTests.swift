@@ -15,11 +15,6 @@ final class RepairTests: XCTestCase {
         cluster.tearDown(failed: (testRun?.failureCount ?? 0) > 0)
     }
 
-    private func profiles(_ count: Int, seed: UInt64) -> [ProfileGenerator.Profile] {
-        var generator = ProfileGenerator(seed: seed)
-        return (0..<count).map { generator.profile(index: $0) }
-    }
-
     private func truth(_ profiles: [ProfileGenerator.Profile]) -> [String: Int] {
         Dictionary(grouping: profiles, by: { String($0.major) }).mapValues(\.count)
     }
@@ -43,7 +38,7 @@ final class RepairTests: XCTestCase {
 
     func testAReplicaKilledMidIngest_catchesUpAfterRestart_withEveryAcknowledgedRecordOnAllReplicas() throws {
         try cluster.startCluster(six)
-        let all = profiles(100_000, seed: 61)
+        let all = ProfileGenerator.profiles(100_000, seed: 61)
         // The ingest runs on its own thread, batch after batch, and n4 is killed while it runs:
         // some batch is in flight to n4 when it dies. Every batch must still be acknowledged,
         // since the other two replicas are a majority.
@@ -92,7 +87,7 @@ final class RepairTests: XCTestCase {
 
     func testASeventhNodeJoinsAndLeavesUnderReadLoad_andCountsStayExactThroughout() throws {
         try cluster.startCluster(six)
-        let all = profiles(100_000, seed: 62)
+        let all = ProfileGenerator.profiles(100_000, seed: 62)
         let expected = truth(all)
         try cluster.ingest(all[...], through: "n1")
         assertConverged(records: 100_000, within: 30)
@@ -132,7 +127,7 @@ final class RepairTests: XCTestCase {
 
     func testANodeRemovedByForceAfterKill9_isRebuiltFromTheOtherReplicas() throws {
         try cluster.startCluster(six)
-        let all = profiles(60_000, seed: 63)
+        let all = ProfileGenerator.profiles(60_000, seed: 63)
         try cluster.ingest(all[...], through: "n5")
         assertConverged(records: 60_000, within: 30)
 

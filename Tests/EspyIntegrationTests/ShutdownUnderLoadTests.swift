@@ -16,8 +16,7 @@ final class ShutdownUnderLoadTests: XCTestCase {
 
     func testSIGINTAndSIGTERMDuringFanOutWritesAndRepair_alwaysExitZero() throws {
         try cluster.startCluster(["n1", "n2", "n3"])
-        var generator = ProfileGenerator(seed: 81)
-        let profiles = (0..<12_000).map { generator.profile(index: $0) }
+        let profiles = ProfileGenerator.profiles(12_000, seed: 81)
         try cluster.ingest(profiles[..<4_000], through: "n1")
         var exits: [String] = []
         for round in 0..<6 {

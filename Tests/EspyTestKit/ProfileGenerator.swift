@@ -25,6 +25,12 @@ public struct ProfileGenerator {
     public static let systems = ["Linux", "Darwin", "Windows"]
     public static let machines = ["x86_64", "aarch64", "arm64"]
 
+    /// `count` profiles of one seed, indices from 0.
+    public static func profiles(_ count: Int, seed: UInt64) -> [Profile] {
+        var generator = ProfileGenerator(seed: seed)
+        return (0..<count).map { generator.profile(index: $0) }
+    }
+
     public mutating func profile(index: Int) -> Profile {
         let (major, minor) = ProfileGenerator.versions[next(below: ProfileGenerator.versions.count)]
         let system = ProfileGenerator.systems[next(below: ProfileGenerator.systems.count)]
