@@ -117,6 +117,12 @@ final class CLIImportRetryTests: XCTestCase {
         for name in ["n1", "n2", "n3"] {
             XCTAssertTrue(cluster.waitUntil(30) { cluster.alive(seenBy: name) == ["n1", "n2", "n3"] }, "cluster did not form at \(name)")
         }
+        // Placement settles a moment after membership (changes are coalesced): until n2 places
+        // n3 it owns all of dc2 and repair would copy n3's records to it as well.
+        XCTAssertTrue(cluster.waitUntil(30) {
+            Set(["n1", "n2", "n3"].map { (try? cluster.partitions(of: $0)["view_digest"] as? String) ?? nil }).count == 1
+                && ((try? cluster.partitions(of: "n2")["owned"] as? [String: Int])?["n3"] ?? 0) > 0
+        }, "placement did not settle")
         cluster["n3"].signal(SIGINT)
         XCTAssertEqual(cluster["n3"].waitForExit(), 0)
 
