@@ -18,6 +18,8 @@ final class GossipShell {
     private var reports = MemberReports()
     private(set) var packetsSent: UInt64 = 0
     private var onLeft: (() -> Void)?
+    /// Ends a leave once the cluster has heard it; closed with the shell, since it refers to it.
+    private var leavePoll: Timer?
     /// Members' news heard together (one packet or stream), once the core's view reflects it;
     /// also an operator's removal (here or anywhere in the cluster).
     var onMemberChanges: (([ClusterMembership.Change]) -> Void)?
@@ -73,8 +75,13 @@ final class GossipShell {
 
     /// Leaves gracefully: a Serf leave intent, then dead-from-self, gossiped until live members
     /// have it (or `deadlineMilliseconds` pass); then the sockets close and `completion` runs.
+    /// Leaving twice (a leave, then the shutdown that ends it) waits for the one leave.
     func leave(deadlineMilliseconds: UInt64 = 3_000, completion: @escaping () -> Void) {
         guard transport != nil else { return completion() }
+        if let previous = onLeft {
+            onLeft = { previous(); completion() }
+            return
+        }
         // Serf ignores a leave intent not newer than what it recorded; wall-clock seconds grow
         // across restarts, which a counter kept in memory would not.
         let lTime = UInt64(max(1, Timestamp.now().microseconds / Timestamp.microsecondsPerSecond))
@@ -82,9 +89,9 @@ final class GossipShell {
         onLeft = completion
         let startedAt = loop.nowMilliseconds
         let poll = Timer(loop: loop)
+        leavePoll = poll
         poll.start(after: 100, repeat: 100) { [unowned self] in
             guard !core.isLeaveBroadcastPending || loop.nowMilliseconds - startedAt >= deadlineMilliseconds else { return }
-            poll.close()
             close()
         }
     }
@@ -100,6 +107,8 @@ final class GossipShell {
     func close() {
         transport?.close()
         transport = nil
+        leavePoll?.close()
+        leavePoll = nil
         for timer in pendingTimers.values { timer.close() }
         pendingTimers = [:]
         let onLeft = self.onLeft
