@@ -60,6 +60,8 @@ final class HonestAnswerTests: XCTestCase {
         XCTAssertTrue(write.bodyText.contains("\"accepted\":0") || write.bodyText.contains("\"stored\":0"), write.bodyText.prefix(300).description)
         let count = try cluster["n1"].request("GET", "/v1/count")
         XCTAssertEqual(count.status, 503, "n1 answered as if it were the whole cluster: \(count.bodyText.prefix(300))")
+        // The 503 names the replicas it could not read, though none was asked.
+        XCTAssertTrue(count.bodyText.contains("down or catching up: n1, n2, n3"), count.bodyText.prefix(400).description)
         let readiness = try cluster["n1"].request("GET", "/v1/ready")
         XCTAssertEqual(readiness.status, 503)
         XCTAssertTrue(readiness.bodyText.contains("rejoining the cluster"), readiness.bodyText)
