@@ -46,6 +46,9 @@ public final class HTTPRequestParser {
     /// True from the first byte of a request until it is complete: an idle connection closing
     /// here gets a 408, one between requests just closes.
     public private(set) var isInsideRequest = false
+    /// The path of the request whose headers are complete and whose body is still arriving:
+    /// a server can tell where it goes before the whole request is in.
+    public private(set) var pathAwaitingBody: String?
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -113,6 +116,7 @@ public final class HTTPRequestParser {
 
     private func messageBegan() -> Int32 {
         isInsideRequest = true
+        pathAwaitingBody = nil
         url.removeAll(keepingCapacity: true)
         headers = HTTPHeaders()
         body = []
@@ -172,6 +176,8 @@ public final class HTTPRequestParser {
             }
             events.append(.expectsContinue)
         }
+        let target = String(decoding: url, as: UTF8.self)
+        pathAwaitingBody = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
         return 0
     }
 
@@ -186,6 +192,7 @@ public final class HTTPRequestParser {
 
     private func messageCompleted() -> Int32 {
         isInsideRequest = false
+        pathAwaitingBody = nil
         // An upgrade is refused as a whole (501 in `feed`); its request never reaches a handler.
         if espy_http_is_upgrade(parser) != 0 { return 0 }
         let request = HTTPRequest(

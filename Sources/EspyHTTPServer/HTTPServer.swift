@@ -57,6 +57,12 @@ public final class HTTPServer {
         connection.start(reservedOnly: connections.count > settings.maxConnections)
     }
 
+    /// A connection refused in a reserved place lingers over its 503 without holding the place.
+    func releasePlace(of connection: HTTPServerConnection) {
+        guard let released = connections.removeValue(forKey: ObjectIdentifier(connection)) else { return }
+        refused[ObjectIdentifier(connection)] = released
+    }
+
     var tooManyConnections: String { "too many connections (limit \(settings.maxConnections)); retry later" }
 
     func connectionDidClose(_ connection: HTTPServerConnection) {

@@ -56,6 +56,14 @@ final class HTTPServerConnection {
         writeReadyResponses()
     }
 
+    /// Answers 503 and gives the place back at once: a refused client lingering over its 503
+    /// must not keep a place meant for the other nodes.
+    private func refuseReservedPlace() {
+        reservedOnly = false
+        server.releasePlace(of: self)
+        fail(with: HTTPResponse.error(.serviceUnavailable, server.tooManyConnections))
+    }
+
     private func isReserved(_ path: String) -> Bool {
         server.settings.reservedPathPrefixes.contains { path.hasPrefix($0) }
     }
@@ -78,6 +86,9 @@ final class HTTPServerConnection {
         case .data(let bytes):
             let result = parser.feed(bytes)
             for event in result.events { handle(event) }
+            // A reserved place is refused as soon as the request's head says where it goes, not
+            // when a slow client finally finishes its body.
+            if reservedOnly, !closeWhenDone, let path = parser.pathAwaitingBody, !isReserved(path) { refuseReservedPlace() }
             if let failure = result.failure { fail(with: HTTPResponse.error(failure.status, failure.message)) }
             requestStartedAt = parser.isInsideRequest && !closeWhenDone ? (requestStartedAt ?? lastActivity) : nil
             if slots.count >= server.settings.maxPipelinedRequests { pauseReading() }
@@ -100,9 +111,7 @@ final class HTTPServerConnection {
         case .request(let request):
             guard !closeWhenDone else { return }
             requestsTaken += 1
-            if reservedOnly && !isReserved(request.path) {
-                return fail(with: HTTPResponse.error(.serviceUnavailable, server.tooManyConnections))
-            }
+            if reservedOnly && !isReserved(request.path) { return refuseReservedPlace() }
             let slot = ResponseSlot(request: request, startedAt: server.loop.nowMilliseconds)
             slots.append(slot)
             if !request.keepAlive {
@@ -257,7 +266,8 @@ final class HTTPServerConnection {
         if reservedOnly, requestsTaken == 0, !closeWhenDone, now - acceptedAt >= server.settings.reservedFirstRequestMilliseconds {
             // A reserved place is not for a client that is slow to say what it wants.
             requestStartedAt = nil
-            refuse(HTTPResponse.error(.serviceUnavailable, server.tooManyConnections))
+            refuseReservedPlace()
+            writeReadyResponses()
         } else if let started = requestStartedAt, now - started >= server.settings.requestTimeoutMilliseconds {
             requestStartedAt = nil
             fail(with: HTTPResponse.error(.requestTimeout, "request not received in time"))
