@@ -47,8 +47,13 @@ public final class HTTPRequestParser {
     /// here gets a 408, one between requests just closes.
     public private(set) var isInsideRequest = false
     /// The path of the request whose headers are complete and whose body is still arriving:
-    /// a server can tell where it goes before the whole request is in.
-    public private(set) var pathAwaitingBody: String?
+    /// a server can tell where it goes before the whole request is in. Built when asked.
+    public var pathAwaitingBody: String? {
+        guard awaitingBody else { return nil }
+        let path = url.prefix { $0 != UInt8(ascii: "?") }
+        return String(decoding: path, as: UTF8.self)
+    }
+    private var awaitingBody = false
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -116,7 +121,7 @@ public final class HTTPRequestParser {
 
     private func messageBegan() -> Int32 {
         isInsideRequest = true
-        pathAwaitingBody = nil
+        awaitingBody = false
         url.removeAll(keepingCapacity: true)
         headers = HTTPHeaders()
         body = []
@@ -176,8 +181,7 @@ public final class HTTPRequestParser {
             }
             events.append(.expectsContinue)
         }
-        let target = String(decoding: url, as: UTF8.self)
-        pathAwaitingBody = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
+        awaitingBody = true
         return 0
     }
 
@@ -192,7 +196,7 @@ public final class HTTPRequestParser {
 
     private func messageCompleted() -> Int32 {
         isInsideRequest = false
-        pathAwaitingBody = nil
+        awaitingBody = false
         // An upgrade is refused as a whole (501 in `feed`); its request never reaches a handler.
         if espy_http_is_upgrade(parser) != 0 { return 0 }
         let request = HTTPRequest(
