@@ -63,14 +63,17 @@ public struct ReplicaReadiness: Sendable {
     }
 
     /// This node may have missed writes to these partitions. Returns whether any owned
-    /// partition went back to catching up (then repair should run).
+    /// partition went back to catching up (then repair should run). A partition already
+    /// catching up still moves `behindMarks`: a repair round in flight may have reconciled it
+    /// just before this write was missed, and must not declare it caught up.
     @discardableResult
     public mutating func markBehind(_ partitions: some Sequence<Int>) -> Bool {
-        let newlyBehind = partitions.filter { owned[$0] && !catchingUp.contains($0) }
-        guard !newlyBehind.isEmpty else { return false }
-        add(newlyBehind)
+        let ownedHere = partitions.filter { owned[$0] }
+        guard !ownedHere.isEmpty else { return false }
         behindMarks += 1
-        return true
+        let newlyBehind = ownedHere.filter { !catchingUp.contains($0) }
+        add(newlyBehind)
+        return !newlyBehind.isEmpty
     }
 
     /// Called often (a repeating timer, and before every read, since libuv runs a request that

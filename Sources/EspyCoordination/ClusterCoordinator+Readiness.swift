@@ -70,7 +70,7 @@ extension ClusterCoordinator {
     /// node not ready, said once per failing spell rather than per write.
     public func noteLocalWrite(partitions: some Sequence<Int>, failure: String?) {
         if failure != nil { metrics.localWriteFailures.increment() }
-        let behindBefore = replicaReadiness.behindMarks
+        let catchingUpBefore = catchingUp.count
         switch replicaReadiness.localWrite(partitions: partitions, failure: failure) {
         case .none: break
         case .startedFailing:
@@ -79,7 +79,7 @@ extension ClusterCoordinator {
         case .recovered(let lastError):
             logger.info("local writes succeed again", metadata: ["storage/error": "\(lastError)"])
         }
-        if replicaReadiness.behindMarks != behindBefore { onPlacementChange?() }
+        if catchingUp.count > catchingUpBefore { onPlacementChange?() }
     }
 
     /// Whether a load balancer should send this node queries: it has found its cluster (or

@@ -50,6 +50,9 @@ public final class ClusterCoordinator: RecordStore {
     /// Called once a burst of membership changes has settled (the map changed, or a member
     /// became reachable or unreachable), so repair compares again.
     public var onPlacementChange: (() -> Void)?
+    /// Called after the partition map was rebuilt, however that came about (gossip, a write
+    /// applying pending placement, a leave).
+    public var onMapRebuilt: (() -> Void)?
     /// Replicas that recently declined a read (catching up, or not owners in their own view):
     /// skipped when planning for a while, instead of being asked and declining on every query.
     var declinedElsewhere: Set<PartitionReplica> = [] {
@@ -155,6 +158,7 @@ public final class ClusterCoordinator: RecordStore {
             "cluster/owners": "\(next.owners.count)", "cluster/view": "\(next.digestHex)",
             "cluster/gained": "\(gained)", "cluster/owned": "\(owned.lazy.filter { $0 }.count)",
         ])
+        onMapRebuilt?()
     }
 
     /// What `/v1/cluster/partitions` shows: partitions per owner, partitions short of live

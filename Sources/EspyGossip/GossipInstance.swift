@@ -130,7 +130,10 @@ public struct GossipInstance: Sendable {
         table[name]!
     }
 
-    /// Counters, plus the member gauges computed now.
+    /// Times we refuted being declared dead; cheap, unlike `metrics`, which counts the members.
+    public var deathsRefuted: UInt64 { counters.deathsRefuted }
+
+    /// Counters, plus the member gauges computed now (a pass over every member: for scrapes).
     public var metrics: GossipMetrics {
         var snapshot = counters
         for name in table.order {

@@ -103,6 +103,7 @@ public final class Node {
             let repairer = ReplicaRepairer(coordinator: coordinator, settings: repairSettings, logger: logger)
             self.repairer = repairer
             coordinator.onPlacementChange = { [unowned repairer] in repairer.requestRound() }
+            coordinator.onMapRebuilt = { [unowned self] in saveSnapshotIfChanged() }
             repairer.start()
             let hintedHandoff = HintedHandoff(coordinator: coordinator, settings: repairSettings, logger: logger)
             self.hintedHandoff = hintedHandoff
@@ -235,7 +236,6 @@ public final class Node {
         if !coordinator.membershipSettled, changes.contains(where: { isAlivePeer($0) }) {
             settleMembership(reason: remembered.isEmpty ? "joined the cluster" : "rejoined the cluster")
         }
-        saveSnapshotIfChanged()
     }
 
     private func isAlivePeer(_ change: ClusterMembership.Change) -> Bool {
@@ -248,7 +248,6 @@ public final class Node {
         handle(coordinator.tick(now: Timestamp.now()))
         // Remembered peers may all have been down when this node started; keep asking.
         if !coordinator.membershipSettled, !remembered.isEmpty { gossip?.join(rememberedGossipAddresses) }
-        saveSnapshotIfChanged()
     }
 
     private var rememberedGossipAddresses: [SocketAddress] {
@@ -256,7 +255,7 @@ public final class Node {
     }
 
     /// Keeps the snapshot in step with the placement view, once membership has settled (before,
-    /// the view is the remembered one or a partial one).
+    /// the view is the remembered one or a partial one): after each map rebuild and at settling.
     private func saveSnapshotIfChanged() {
         guard let coordinator, coordinator.membershipSettled, !snapshotSaving, !coordinator.isLeaving,
               coordinator.placementDigest != savedViewDigest else { return }
@@ -317,6 +316,7 @@ public final class Node {
             return .reported(dead)
         }
         if !forgotten.isEmpty { handle(coordinator.apply(forgotten, now: Timestamp.now())) }
+        saveSnapshotIfChanged()
         repairer?.requestRound()
         logger.info("membership settled; reconciling partitions before serving reads for them", metadata: [
             "cluster/reason": "\(reason)", "cluster/catching_up": "\(coordinator.catchingUp.count)",

@@ -50,6 +50,16 @@ final class ReplicaReadinessTests: XCTestCase {
         XCTAssertFalse(readiness.markBehind([1]), "already catching up")
     }
 
+    func testAMissedWriteToAPartitionAlreadyCatchingUp_stillStopsARoundInFlightFromClearingIt() {
+        var readiness = caughtUpReplica(partitions: 4)
+        readiness.markBehind([2])
+        let roundBegan = readiness.behindMarks
+        // The round reconciles partition 2; then a write to it fails before the round ends.
+        readiness.markBehind([2])
+        XCTAssertNotEqual(readiness.behindMarks, roundBegan, "the round must not declare partition 2 caught up")
+        XCTAssertEqual(readiness.catchingUp, [2])
+    }
+
     func testAFailingDiskIsSaidOncePerSpell_andItsPartitionsStayBehindAfterItRecovers() {
         var readiness = caughtUpReplica()
         XCTAssertEqual(readiness.localWrite(partitions: [1, 2], failure: "disk full"), .startedFailing)

@@ -52,17 +52,8 @@ final class CLILocalClusterScriptTests: XCTestCase {
     }
 
     private func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [repository + "/deploy/local-cluster.sh"] + arguments
-        process.environment = environment.merging(extra) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try runToCompletion("/bin/bash", [repository + "/deploy/local-cluster.sh"] + arguments,
+                            environment: environment.merging(extra) { $1 })
     }
 
     private func address(_ node: Int) -> String { "\(base).\(10 + node)" }

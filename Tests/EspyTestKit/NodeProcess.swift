@@ -134,9 +134,16 @@ public struct NodeProcessError: Error, CustomStringConvertible {
 
 /// Runs the executable to completion (for --help and configuration errors).
 public func runEspyMetrics(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    try runToCompletion(NodeProcess.executablePath, arguments)
+}
+
+/// Runs a program to its end; returns its exit status and its standard output and error together.
+public func runToCompletion(_ executable: String, _ arguments: [String],
+                            environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let environment { process.environment = environment }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

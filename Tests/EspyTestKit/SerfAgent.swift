@@ -32,18 +32,9 @@ public final class SerfAgent {
 
     /// Runs `serf <arguments> -rpc-addr=…` against this agent.
     public func command(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
         // Go's flag parsing stops at the first positional argument, so the RPC address goes right
         // after the subcommand.
-        client.arguments = [arguments[0], "-rpc-addr=127.0.0.1:\(rpcPort)"] + arguments.dropFirst()
-        let pipe = Pipe()
-        client.standardOutput = pipe
-        client.standardError = pipe
-        try client.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        client.waitUntilExit()
-        return (client.terminationStatus, String(decoding: output, as: UTF8.self))
+        try runToCompletion("/usr/bin/serf", [arguments[0], "-rpc-addr=127.0.0.1:\(rpcPort)"] + arguments.dropFirst())
     }
 
     /// A fresh key from `serf keygen` (base64 of 32 random bytes).

@@ -158,8 +158,8 @@ final class GossipShell {
             }
         }
         if !changes.isEmpty { onMemberChanges?(changes) }
-        if core.metrics.deathsRefuted != deathsRefutedSeen {
-            deathsRefutedSeen = core.metrics.deathsRefuted
+        if core.deathsRefuted != deathsRefutedSeen {
+            deathsRefutedSeen = core.deathsRefuted
             onDeathRefuted?()
         }
     }
