@@ -78,6 +78,8 @@ public final class InternalAPI {
         let query: CountQuery
         let partitions: [Int]?
         let unavailable: [Int]
+        /// Where an export page starts (`export` only).
+        var cursor: ExportCursor?
 
         /// Names the declined partitions for the coordinator.
         var headers: [(name: String, value: String)] {
@@ -94,12 +96,13 @@ public final class InternalAPI {
         Result { () throws(QueryParameterError) -> SubRequest in
             let parameters = InternalAPI.parameters(of: request)
             let query = try CountQuery(parameters: parameters.filter { $0.name != "partitions" && $0.name != "cursor" })
+            let cursor = parameters.first { $0.name == "cursor" }.flatMap { InternalWire.parseCursor($0.value) }
             guard let listed = parameters.first(where: { $0.name == "partitions" }) else {
-                return SubRequest(query: query, partitions: nil, unavailable: [])
+                return SubRequest(query: query, partitions: nil, unavailable: [], cursor: cursor)
             }
             let requested = try InternalWire.parsePartitions(listed.value, partitionCount: shard.settings.partitionCount)
             let (readable, unavailable) = readiness(requested)
-            return SubRequest(query: query, partitions: readable, unavailable: unavailable)
+            return SubRequest(query: query, partitions: readable, unavailable: unavailable, cursor: cursor)
         }
     }
 
@@ -139,8 +142,7 @@ public final class InternalAPI {
         switch subRequest(request) {
         case .failure(let error): reply(.error(.badRequest, "\(error)"))
         case .success(let sub):
-            let cursor = InternalAPI.parameters(of: request).first { $0.name == "cursor" }.flatMap { InternalWire.parseCursor($0.value) }
-            shard.exportPage(after: cursor, since: sub.query.since, until: sub.query.until, partitions: sub.partitions) { result in
+            shard.exportPage(after: sub.cursor, since: sub.query.since, until: sub.query.until, partitions: sub.partitions) { result in
                 switch result {
                 case .success(let page):
                     var headers = [("Content-Type", "application/x-ndjson")] + sub.headers

@@ -205,8 +205,6 @@ public struct RecordBatch: Sendable {
 }
 
 extension RecordBatch {
-    private static let serverTimeExtractor = JSONPathExtractor(paths: [FieldPath(segments: ["server_time"])])
-
     /// Records as nodes pass them to each other: stored-record lines (`PreparedRecord.appendStored`:
     /// the id, a space, the exported form with the `server_time` its coordinator stamped). The id
     /// is taken as sent; a line without one (the exported form alone) gets the id of its body,
@@ -221,7 +219,7 @@ extension RecordBatch {
             defer { index += 1 }
             let (sentID, json) = RecordBatch.splitStoredLine(line)
             json.withUnsafeBufferPointer { bytes in
-                guard let key = RecordBatch.serverTimeExtractor.groupingKeys(from: bytes)[0],
+                guard let key = PreparedRecord.serverTimeExtractor.groupingKeys(from: bytes)[0],
                       let serverTime = try? Timestamp(parsing: key) else {
                     rejections.append(Rejection(index: index, line: nil, reason: "stored record without a valid server_time"))
                     return
