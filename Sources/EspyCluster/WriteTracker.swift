@@ -6,6 +6,10 @@
 /// soon as every record is decided — at the latest when every node has answered or timed out —
 /// so one slow replica does not delay a batch that already has its quorum. Nothing is reported
 /// acknowledged that is not committed on a quorum.
+///
+/// The coordinator's own replica (`awaiting`) is the exception to "as soon as": until it has
+/// committed or failed (and marked what it missed), a count at the coordinator would read its
+/// shard without the records just acknowledged.
 public struct WriteTracker: Sendable {
     /// How a node answered for its whole group.
     public enum GroupResult: Hashable, Sendable {
@@ -49,12 +53,13 @@ public struct WriteTracker: Sendable {
     private var undecided: Set<Int>
     private var answered: Set<MemberName> = []
     private let partitionsByNode: [MemberName: [Int]]
+    private var awaited: MemberName?
 
     /// Set once every record is decided. Already set right after `init` when nothing depends on
     /// an answer (an empty batch, or every quorum already unreachable): respond without sending.
     public private(set) var result: WriteResult?
 
-    public init(plan: WritePlan) {
+    public init(plan: WritePlan, awaiting coordinator: MemberName? = nil) {
         var partitions: [Int: PartitionState] = [:]
         var partitionsByNode: [MemberName: [Int]] = [:]
         for (partition, target) in plan.targets {
@@ -67,8 +72,9 @@ public struct WriteTracker: Sendable {
         self.recordPartitions = plan.recordPartitions
         self.partitions = partitions
         self.partitionsByNode = partitionsByNode
+        self.awaited = coordinator.flatMap { partitionsByNode[$0] == nil ? nil : $0 }
         self.undecided = Set(partitions.filter { $0.value.verdict == nil }.keys)
-        if undecided.isEmpty { result = makeResult() }
+        if undecided.isEmpty { result = makeResult() }  // nothing is sent then, so nothing to await
     }
 
     /// `node` answered for its group. A second answer from the same node, or one from a node that
@@ -85,7 +91,8 @@ public struct WriteTracker: Sendable {
             partitions[partition] = state
             if state.verdict != nil { undecided.remove(partition) }
         }
-        guard undecided.isEmpty else { return .keepWaiting }
+        if node == awaited { awaited = nil }
+        guard undecided.isEmpty, awaited == nil else { return .keepWaiting }
         let result = makeResult()
         self.result = result
         return .respond(result)

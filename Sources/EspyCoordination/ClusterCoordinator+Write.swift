@@ -12,7 +12,7 @@ extension ClusterCoordinator {
     public func store(_ records: [PreparedRecord], completion: @escaping (StoreOutcome) -> Void) {
         _ = carryOut(membership.placementForWrite(now: Timestamp.now()))
         let plan = WritePlan(recordPartitions: records.map(\.partition), map: map, routable: writable, quorum: quorum)
-        var tracker = WriteTracker(plan: plan)
+        var tracker = WriteTracker(plan: plan, awaiting: selfName)
         var newlyStored = Array(repeating: false, count: records.count)
         var finished = false
         func finish(_ result: WriteResult) {

@@ -60,6 +60,26 @@ final class WriteTrackerTests: XCTestCase {
         XCTAssertEqual(tracker.onGroupResult(from: replicas[2], .committed), .alreadyResponded)
     }
 
+    func testTheCoordinatorsOwnReplica_isAwaitedEvenOnceTheQuorumIsReached() {
+        let replicas = map.replicas(of: 9)
+        var tracker = WriteTracker(plan: WritePlan(recordPartitions: [9], map: map, routable: view.routableMembers),
+                                   awaiting: replicas[2])
+        XCTAssertEqual(tracker.onGroupResult(from: replicas[0], .committed), .keepWaiting)
+        XCTAssertEqual(tracker.onGroupResult(from: replicas[1], .committed), .keepWaiting, "answered before the coordinator's own write")
+        let result = respondedResult(tracker.onGroupResult(from: replicas[2], .failed))
+        XCTAssertEqual(result?.allAcknowledged, true)
+        XCTAssertEqual(result?.outcomes[0].failed, [replicas[2]])
+    }
+
+    func testACoordinatorThatIsNoReplica_awaitsNothing() {
+        let replicas = map.replicas(of: 9)
+        let outsider = view.routableMembers.first { !replicas.contains($0) }!
+        var tracker = WriteTracker(plan: WritePlan(recordPartitions: [9], map: map, routable: view.routableMembers),
+                                   awaiting: outsider)
+        XCTAssertEqual(tracker.onGroupResult(from: replicas[0], .committed), .keepWaiting)
+        XCTAssertEqual(respondedResult(tracker.onGroupResult(from: replicas[1], .committed))?.allAcknowledged, true)
+    }
+
     func testOneReplicaDown_majorityStillAcknowledges() {
         let replicas = map.replicas(of: 9)
         var tracker = tracker([9], down: [replicas[0]])
