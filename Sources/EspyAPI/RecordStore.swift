@@ -69,6 +69,7 @@ extension Coverage {
         nodes.add("answered", nodesAnswered)
         nodes.addStrings("failed", nodesFailed.map(\.description))
         nodes.addStrings("unavailable", nodesUnavailable.map(\.description))
+        nodes.addStrings("refused", nodesRefused.map(\.description))
         var coverage = JSONObject()
         coverage.add("partial", isPartial)
         coverage.add("partitions", object: partitions)

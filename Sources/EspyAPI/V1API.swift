@@ -215,6 +215,10 @@ public final class V1API {
         if !coverage.nodesUnavailable.isEmpty {
             why.append("down or catching up: " + coverage.nodesUnavailable.map(\.description).joined(separator: ", "))
         }
+        if !coverage.nodesRefused.isEmpty {
+            why.append("refused this node's sub-request as bad (a version mismatch or a bug; their logs say why): "
+                       + coverage.nodesRefused.map(\.description).joined(separator: ", "))
+        }
         answer.add("error", "\(missing.count) of \(coverage.partitionsTotal) partitions have no answering replica"
                    + (why.isEmpty ? "" : " (" + why.joined(separator: "; ") + ")") + "; add allow_partial=true to accept a partial answer")
         answer.addIntegers("missing_partitions", missing)

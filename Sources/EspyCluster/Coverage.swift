@@ -15,9 +15,12 @@ public struct Coverage: Hashable, Sendable {
     /// Replicas of missing partitions that were not asked at all: known to be down, or not to
     /// be read yet (catching up), when the query was planned. By name.
     public var nodesUnavailable: [MemberName]
+    /// Nodes that answered a sub-request with a 4xx: the request was at fault, not the node.
+    public var nodesRefused: [MemberName]
 
     public init(partitionsTotal: Int, partitionsAnswered: Int, missingPartitions: [Int],
-                nodesQueried: Int, nodesAnswered: Int, nodesFailed: [MemberName], nodesUnavailable: [MemberName] = []) {
+                nodesQueried: Int, nodesAnswered: Int, nodesFailed: [MemberName], nodesUnavailable: [MemberName] = [],
+                nodesRefused: [MemberName] = []) {
         self.partitionsTotal = partitionsTotal
         self.partitionsAnswered = partitionsAnswered
         self.missingPartitions = missingPartitions
@@ -25,6 +28,7 @@ public struct Coverage: Hashable, Sendable {
         self.nodesAnswered = nodesAnswered
         self.nodesFailed = nodesFailed
         self.nodesUnavailable = nodesUnavailable
+        self.nodesRefused = nodesRefused
     }
 
     /// Some partition is not in the answer, so counts may be low.

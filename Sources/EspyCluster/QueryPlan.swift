@@ -51,6 +51,7 @@ public struct QueryPlan: Sendable {
     private var nodesQueried: Set<MemberName> = []
     private var nodesAnswered: Set<MemberName> = []
     private var nodesFailed: Set<MemberName> = []
+    private var nodesRefused: Set<MemberName> = []
     /// Nodes given up on in this query; never chosen again.
     private var excluded: Set<MemberName> = []
     private var nextID = 0
@@ -195,8 +196,20 @@ public struct QueryPlan: Sendable {
     /// left); should that one fail too, its own failure moves the partition on. Returns the new
     /// sub-requests to send; partitions with nowhere left to go become missing.
     public mutating func replan(afterFailureOf node: MemberName) -> [SubRequest] {
+        if inFlight.values.contains(where: { $0.node == node }) { nodesFailed.insert(node) }
+        return giveUp(on: node)
+    }
+
+    /// `node` answered that the sub-request itself is bad (a 4xx): a version mismatch or a bug in
+    /// the asking node, not a failing peer, so it is reported as refusing rather than failed. Its
+    /// partitions move on as after a failure (another replica may run another version).
+    public mutating func replan(afterRefusalBy node: MemberName) -> [SubRequest] {
+        if inFlight.values.contains(where: { $0.node == node }) { nodesRefused.insert(node) }
+        return giveUp(on: node)
+    }
+
+    private mutating func giveUp(on node: MemberName) -> [SubRequest] {
         let abandoned = inFlight.values.filter { $0.node == node }
-        nodesFailed.formUnion(abandoned.map(\.node))
         var moved: [Int] = []
         for request in abandoned {
             _ = removeInFlight(request.id)
@@ -219,7 +232,8 @@ public struct QueryPlan: Sendable {
         Coverage(partitionsTotal: partitionsPlanned.count, partitionsAnswered: answeredCount,
                  missingPartitions: missingPartitions, nodesQueried: nodesQueried.count,
                  nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted(),
-                 nodesUnavailable: unreadableReplicas.subtracting(nodesFailed).sorted())
+                 nodesUnavailable: unreadableReplicas.subtracting(nodesFailed).subtracting(nodesRefused).sorted(),
+                 nodesRefused: nodesRefused.sorted())
     }
 
     /// Gives each partition not answered and not covered by a sub-request in flight to its best

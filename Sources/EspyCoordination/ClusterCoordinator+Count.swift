@@ -35,12 +35,12 @@ extension ClusterCoordinator {
             ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
                 // Late answers count for the peer's latency too, or a peer whose stragglers are
                 // always hedged would look fast forever.
-                if answer != nil, subRequest.node != self.selfName, let sent = sentAt[subRequest.id] {
+                if answer.isAnswered, subRequest.node != self.selfName, let sent = sentAt[subRequest.id] {
                     self.hedgeTiming.observe(subRequest.node, milliseconds: Double(self.loop.nowMilliseconds - sent))
                 }
                 guard !done else { return }
                 switch answer {
-                case .some(let (partial, unavailable)):
+                case .answered(let partial, let unavailable):
                     if !unavailable.isEmpty {
                         self.remember(declined: unavailable, by: subRequest.node)
                         let moved = plan.decline(unavailable, in: subRequest.id)
@@ -54,8 +54,12 @@ extension ClusterCoordinator {
                         }
                     }
                     for next in plan.takeResend() { run(next) }
-                case .none:
+                case .failed:
                     let moved = plan.replan(afterFailureOf: subRequest.node)
+                    self.metrics.replans.increment(by: moved.count)
+                    for next in moved { run(next) }
+                case .refused:
+                    let moved = plan.replan(afterRefusalBy: subRequest.node)
                     self.metrics.replans.increment(by: moved.count)
                     for next in moved { run(next) }
                 }
@@ -122,22 +126,40 @@ extension ClusterCoordinator {
         case newest([RecentRecord])
     }
 
-    /// Asks `node` (this node's shard directly) for its part: the answer and the partitions it
-    /// declined, or nil if it did not answer.
-    func ask(_ node: MemberName, _ query: CountQuery, partitions: [Int],
-             completion: @escaping ((PartialCount, unavailable: [Int])?) -> Void) {
+    enum SubAnswer {
+        /// The node's part, and the partitions it declined.
+        case answered(PartialCount, unavailable: [Int])
+        /// No usable answer: down, timed out, a 5xx, or a malformed body.
+        case failed
+        /// A 4xx: the node judged the request bad.
+        case refused
+
+        init(_ answer: (PartialCount, unavailable: [Int])?) {
+            self = answer.map { .answered($0.0, unavailable: $0.unavailable) } ?? .failed
+        }
+
+        var isAnswered: Bool {
+            if case .answered = self { return true }
+            return false
+        }
+    }
+
+    /// Asks `node` (this node's shard directly) for its part.
+    func ask(_ node: MemberName, _ query: CountQuery, partitions: [Int], completion: @escaping (SubAnswer) -> Void) {
         if node == selfName {
             let (partitions, unavailable) = readable(partitions)
             if let limit = query.limit {
                 shard.newest(query, limit: limit, partitions: partitions) { result in
-                    completion((try? result.get()).map { (.newest($0.map(RecentRecord.init)), unavailable) })
+                    completion(SubAnswer((try? result.get()).map { (.newest($0.map(RecentRecord.init)), unavailable) }))
                 }
             } else {
-                shard.count(query, partitions: partitions) { result in completion((try? result.get()).map { (.counts($0), unavailable) }) }
+                shard.count(query, partitions: partitions) { result in
+                    completion(SubAnswer((try? result.get()).map { (.counts($0), unavailable) }))
+                }
             }
             return
         }
-        guard let address = httpAddresses[node] else { return completion(nil) }
+        guard let address = httpAddresses[node] else { return completion(.failed) }
         metrics.subRequests.increment()
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
         client.request(.post, path, to: address, headers: Self.formHeaders,
@@ -147,13 +169,14 @@ extension ClusterCoordinator {
                   let unavailable = self.declined(in: response) else {
                 if case .success(let response) = result, (400..<500).contains(response.status) {
                     self.refused(response, by: node)
+                    return completion(.refused)
                 }
-                return completion(nil)
+                return completion(.failed)
             }
             if query.limit == nil {
-                completion(InternalWire.decodeCount(response.body).map { (.counts($0), unavailable) })
+                completion(SubAnswer(InternalWire.decodeCount(response.body).map { (.counts($0), unavailable) }))
             } else {
-                completion(InternalWire.decodeNewest(response.body).map { (.newest($0.map(RecentRecord.init)), unavailable) })
+                completion(SubAnswer(InternalWire.decodeNewest(response.body).map { (.newest($0.map(RecentRecord.init)), unavailable) }))
             }
         }
     }
@@ -161,7 +184,8 @@ extension ClusterCoordinator {
     static let formHeaders = [(name: "Content-Type", value: "application/x-www-form-urlencoded")]
 
     /// A peer refused a sub-request as bad: the request is at fault (a version mismatch, or a
-    /// bug), not the peer. Logged as such; the partitions still move to another replica.
+    /// bug), not the peer. Logged as such, and reported in `nodes.refused`, not `nodes.failed`;
+    /// the partitions still move to another replica.
     func refused(_ response: HTTPResponseParser.Response, by node: MemberName) {
         logger.error("a peer refused a sub-request as bad; it is not failing, this node's request is", metadata: [
             "cluster/node": "\(node)", "http/status": "\(response.status)",

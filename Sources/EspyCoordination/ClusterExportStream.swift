@@ -29,6 +29,8 @@ final class ClusterExportStream: ResponseBodyStream {
     private var plan: QueryPlan
     private var queue: [Read]
     private var isCancelled = false
+    /// Nodes whose last failed read was a 4xx, until their reads are re-planned.
+    private var refusedBy: Set<MemberName> = []
 
     init(coordinator: ClusterCoordinator, since: Timestamp?, until: Timestamp?, allowPartial: Bool) {
         self.coordinator = coordinator
@@ -61,7 +63,7 @@ final class ClusterExportStream: ResponseBodyStream {
                 }
                 if bytes.isEmpty { nextChunk(deliver) } else { deliver(.success(bytes)) }
             case .none:
-                replan(afterFailureOf: read.node)
+                replan(after: read.node)
                 nextChunk(deliver)
             }
         }
@@ -69,13 +71,15 @@ final class ClusterExportStream: ResponseBodyStream {
 
     /// Moves the failed node's reads to other replicas, each partition keeping the cursor it had:
     /// records up to it were sent, none after it.
-    private func replan(afterFailureOf node: MemberName) {
+    /// The node failed the read, or refused it as bad (then it is reported as refusing, not failed).
+    private func replan(after node: MemberName) {
         var cursorOf: [Int: ExportCursor?] = [:]
         for read in queue where read.node == node {
             for partition in read.partitions { cursorOf[partition] = read.cursor }
         }
         queue.removeAll { $0.node == node }
-        for subRequest in plan.replan(afterFailureOf: node) {
+        let moved = refusedBy.remove(node) == nil ? plan.replan(afterFailureOf: node) : plan.replan(afterRefusalBy: node)
+        for subRequest in moved {
             let byCursor = Dictionary(grouping: subRequest.partitions) { cursorOf[$0] ?? nil }
             for (cursor, partitions) in byCursor.sorted(by: { ($0.key?.serverTime ?? .min) < ($1.key?.serverTime ?? .min) }) {
                 queue.append(Read(subRequestID: subRequest.id, node: subRequest.node, partitions: partitions, cursor: cursor))
@@ -113,7 +117,13 @@ final class ClusterExportStream: ResponseBodyStream {
         coordinator.client.request(.post, "/internal/v1/export", to: address, headers: ClusterCoordinator.formHeaders,
                                    body: Array(parameters.utf8)) { [coordinator] result in
             guard case .success(let response) = result, response.status == 200,
-                  let unavailable = coordinator.declined(in: response) else { return completion(nil) }
+                  let unavailable = coordinator.declined(in: response) else {
+                if case .success(let response) = result, (400..<500).contains(response.status) {
+                    coordinator.refused(response, by: read.node)
+                    self.refusedBy.insert(read.node)
+                }
+                return completion(nil)
+            }
             completion((response.body, response.headers["x-espy-next-cursor"].flatMap(InternalWire.parseCursor), unavailable))
         }
     }

@@ -27,6 +27,21 @@ final class QueryPlanTests: XCTestCase {
         return owner
     }
 
+    func testANodeThatRefusesTheRequest_isReportedAsRefusing_notFailed_andItsPartitionsMoveOn() {
+        var plan = plan()
+        let refused = plan.initialSubRequests.first { $0.node != "a1" }!
+        let moved = plan.replan(afterRefusalBy: refused.node)
+        XCTAssertEqual(Set(assignment(moved).keys), Set(refused.partitions))
+        XCTAssertFalse(moved.contains { $0.node == refused.node }, "asked again in the same query")
+        for request in moved { _ = plan.replan(afterRefusalBy: request.node) }
+        for request in plan.pendingSubRequests { XCTAssertEqual(plan.onAnswer(of: request.id), .merge) }
+        XCTAssertTrue(plan.isFinished)
+        XCTAssertEqual(plan.coverage.nodesFailed, [])
+        XCTAssertEqual(plan.coverage.nodesRefused, ([refused.node] + moved.map(\.node)).sorted())
+        XCTAssertTrue(plan.coverage.nodesUnavailable.allSatisfy { !plan.coverage.nodesRefused.contains($0) })
+        XCTAssertEqual(plan.onAnswer(of: refused.id), .discard)
+    }
+
     func testPrefersSelf_thenItsOwnDatacenter() {
         let plan = plan()
         XCTAssertEqual(plan.initialSubRequests.map(\.node), ["a1", "a2"])
