@@ -142,6 +142,22 @@ final class HonestAnswerTests: XCTestCase {
         XCTAssertLessThan(failures, 200, "repair logged every failed reconciliation")
     }
 
+    func testAPeerThatRefusesASubRequestAsBad_isNamedAsRefusing_notAsFailed() throws {
+        // One replica per partition (both nodes in dc1), and n2 takes bodies of 1 KiB at most:
+        // a count at n1 sends n2 a partition list several KiB long, which n2 answers with 413.
+        try cluster.start("n1", datacenter: "dc1")
+        try cluster.start("n2", datacenter: "dc1", config: "[http]\nmax_body_bytes = 1024\n")
+        XCTAssertTrue(cluster.waitUntil(30) { ready("n1") && ready("n2") })
+        let response = try cluster["n1"].request("GET", "/v1/count")
+        XCTAssertEqual(response.status, 503, response.bodyText)
+        let nodes = (response.json()?["coverage"] as? [String: Any])?["nodes"] as? [String: Any]
+        XCTAssertEqual(nodes?["refused"] as? [String], ["n2"], response.bodyText)
+        XCTAssertEqual(nodes?["failed"] as? [String], [], response.bodyText)
+        XCTAssertTrue(response.bodyText.contains("refused this node's sub-request as bad"), response.bodyText)
+        XCTAssertTrue(cluster["n1"].log.contains("a peer refused a sub-request as bad"))
+        XCTAssertEqual(try cluster["n2"].request("GET", "/v1/count").status, 200, "n2's own sub-requests to n1 fit")
+    }
+
     private static func run(_ tool: String, _ arguments: [String]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
