@@ -278,6 +278,7 @@ public final class V1API {
     /// the reasons before (looking for its cluster after a restart, a failing disk, partitions
     /// no replica can be read for yet).
     private func ready(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let readiness = store.readiness
         var answer = JSONObject()
         answer.add("ready", readiness.isReady)

@@ -1,3 +1,4 @@
+import EspyAPI
 import EspyCore
 import EspyHTTP
 import EspyLoop
@@ -6,6 +7,7 @@ import EspyLoop
 /// dead member, make this node leave.
 extension Node {
     func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         guard let coordinator, let repairer, let shard else { return reply(.error(.serviceUnavailable, "starting")) }
         let summary = coordinator.partitionSummary
         var owners = JSONObject()
@@ -43,6 +45,7 @@ extension Node {
     /// `POST /v1/cluster/remove?node=NAME`: an operator removes a failed member for good; its
     /// partitions move to the others, rebuilt from the remaining replicas.
     func serveRemove(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        if let refusal = V1API.refusedParameters(request, allowed: ["node"]) { return reply(refusal) }
         guard let node = request.queryParameter("node"), !node.isEmpty else {
             return reply(.error(.badRequest, "parameter 'node' is required: the name of the member to remove"))
         }
@@ -68,6 +71,7 @@ extension Node {
 
     /// `POST /v1/cluster/leave`: this node hands its partitions off and stops (like SIGTERM).
     func serveLeave(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         guard !shutdownStarted else { return reply(.error(.conflict, "this node is already stopping")) }
         var answer = JSONObject()
         answer.add("leaving", config.name)

@@ -327,6 +327,7 @@ public final class Node {
     private var exitStatus: Int32 = 0
 
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip.map { Array($0.members.values) } ?? [])))
     }
 

@@ -154,7 +154,10 @@ final class NodeEndToEndTests: XCTestCase {
         let record = Array(#"{"a":1}"#.utf8)
         for (method, target, body) in [("POST", "/v1/on_import?x=1", record), ("POST", "/v1/import?x=1", record),
                                        ("GET", "/v1/health?x=1", []), ("GET", "/metrics?x=1", []),
-                                       ("GET", "/v1/count?x=1", []), ("GET", "/v1/download/import?x=1", [])] {
+                                       ("GET", "/v1/count?x=1", []), ("GET", "/v1/download/import?x=1", []),
+                                       ("GET", "/v1/ready?x=1", []), ("GET", "/v1/cluster/members?x=1", []),
+                                       ("GET", "/v1/cluster/partitions?x=1", []), ("POST", "/v1/cluster/remove?node=n9&x=1", []),
+                                       ("POST", "/v1/cluster/leave?x=1", [])] {
             let response = try node.request(method, target, body: body)
             XCTAssertEqual(response.status, 400, target)
             XCTAssertTrue(response.bodyText.contains("parameter 'x' is not known"), "\(target): \(response.bodyText)")
