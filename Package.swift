@@ -80,7 +80,10 @@ let package = Package(
         .testTarget(name: "EspyHTTPServerTests", dependencies: ["EspyHTTPServer", "EspyTestKit"]),
         .testTarget(name: "EspyHTTPClientTests", dependencies: ["EspyHTTPClient", "EspyHTTPServer", "EspyTestKit"]),
         .testTarget(name: "EspyStorageTests", dependencies: ["EspyStorage", "EspyTestKit", "EspyTestRandom"]),
-        .testTarget(name: "EspyNodeTests", dependencies: ["EspyNode", "EspyTestKit"]),
+        .testTarget(name: "EspyNodeTests", dependencies: [
+            "EspyNode", "EspyTestKit", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPServer", "EspyGossip", "EspyGossipWire", "EspyCluster",
+            "EspyCoordination", "EspyStorage",
+        ]),
         .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit"]),
     ],
     swiftLanguageModes: [.v5]

@@ -73,13 +73,18 @@ public final class ClusterCoordinator: RecordStore {
         let hinted: Set<MemberName>
     }
 
+    /// How long a peer's answer to a count or replica write is awaited before the count asks
+    /// another replica or the write keeps a hint (config `cluster.sub_request_timeout_ms`).
+    public static let defaultSubRequestTimeoutMilliseconds: UInt64 = 3_000
+
     public var partitionCount: Int { shard.settings.partitionCount }
     /// The digest of the view placement was last built from: it changes only when ownership does.
     public var placementDigest: UInt64 { map.viewDigest }
 
     public init(loop: EventLoop, shard: Shard, client: HTTPClient, selfName: String, datacenter: String, http: String,
                 quorum: WriteQuorum, replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
-                membershipSettings: ClusterMembership.Settings? = nil, subRequestTimeoutMilliseconds: UInt64 = 3_000,
+                membershipSettings: ClusterMembership.Settings? = nil,
+                subRequestTimeoutMilliseconds: UInt64 = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds,
                 logger: Logger) {
         self.loop = loop
         self.shard = shard

@@ -10,6 +10,9 @@ public struct RepairSettings: Sendable, Equatable {
     public var batchSize = 1_000
     /// Hints for a replica older than this are dropped; anti-entropy covers what they carried.
     public var hintWindowMilliseconds: UInt64 = 3 * 60 * 60 * 1_000
+    /// A graceful leave waits at most this long for its partitions to be handed off; the
+    /// node stops then anyway, and anti-entropy among the others covers what was not pushed.
+    public var leaveTimeoutMilliseconds: UInt64 = 10 * 60 * 1_000
 
     public init() {}
 }

@@ -71,6 +71,9 @@ public struct GossipProfile: Equatable, Hashable, Sendable {
         self.udpBufferSize = udpBufferSize
     }
 
+    /// The Serf agent's default, so a node joins agents started without `-profile`.
+    public static let `default` = lan
+
     /// memberlist `DefaultLANConfig`, the Serf agent's default.
     public static let lan = GossipProfile(
         probeIntervalMilliseconds: 1_000, probeTimeoutMilliseconds: 500,

@@ -36,7 +36,7 @@ public struct GossipSettings: Sendable {
     public static let emptySerfTags: [UInt8] = [SerfTags.magicByte, 0x80]
 
     public init(name: String, address: GossipAddress, meta: [UInt8]? = GossipSettings.emptySerfTags,
-                protocolVersions: ProtocolVersions = .serfAgent, profile: GossipProfile = .lan) {
+                protocolVersions: ProtocolVersions = .serfAgent, profile: GossipProfile = .default) {
         self.name = name
         self.address = address
         self.meta = meta

@@ -30,9 +30,9 @@ extension Node {
         var hints = JSONObject()
         for (peer, count) in shard.hintCounts.sorted(by: { $0.key < $1.key }) { hints.add(peer, count) }
         var answer = JSONObject()
-        answer.add("node", config.name)
-        answer.add("partitions", config.partitions)
-        answer.add("replicas_per_dc", config.replicasPerDatacenter)
+        answer.add("node", config.node.name)
+        answer.add("partitions", config.cluster.partitions)
+        answer.add("replicas_per_dc", config.cluster.replicasPerDatacenter)
         answer.add("owned", object: owners)
         answer.add("fully_replicated", coordinator.fullyReplicatedCount)
         answer.add("under_replicated", summary.underReplicated)
@@ -50,7 +50,7 @@ extension Node {
             return reply(.error(.badRequest, "parameter 'node' is required: the name of the member to remove"))
         }
         guard let gossip, let coordinator, !shutdownStarted else { return reply(.error(.serviceUnavailable, "this node is stopping")) }
-        guard node != config.name else {
+        guard node != config.node.name else {
             return reply(.error(.conflict, "a node cannot remove itself; use 'espymetrics leave' to take it out gracefully"))
         }
         let status = gossip.members[node]?.status.rawValue ?? coordinator.knownStatus(of: node)?.rawValue
@@ -74,7 +74,7 @@ extension Node {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         guard !shutdownStarted else { return reply(.error(.conflict, "this node is already stopping")) }
         var answer = JSONObject()
-        answer.add("leaving", config.name)
+        answer.add("leaving", config.node.name)
         answer.add("partitions_held", shard?.digests.count ?? 0)
         // What the leave will do: hand these off to these members, or stop at once.
         answer.add("partitions_to_hand_off", handoffPlan?.partitions ?? 0)

@@ -28,7 +28,7 @@ extension Node {
         gossip?.leave { [self] in gossip = nil }
         coordinator.beginLeaving(now: Timestamp.now())
         let startedAt = loop.nowMilliseconds
-        let deadline = UInt64(config.leaveTimeoutMilliseconds)
+        let deadline = config.repair.leaveTimeoutMilliseconds
         var finished = false
         func finish(_ message: String) {
             guard !finished else { return }

@@ -54,12 +54,10 @@ public final class Node {
         self.logger = logger
         metrics = NodeMetrics(registry: metricsRegistry)
         loop = try EventLoop()
-        try createDataDirectory(config.dataDirectory)
-        snapshot = MemberSnapshot(dataDirectory: config.dataDirectory)
-        remembered = try snapshot.load(now: Timestamp.now()).filter { $0.name.rawValue != config.name }
-        let shard = try Shard(loop: loop, settings: ShardSettings(
-            path: config.databasePath, partitionCount: config.partitions, dimensions: try config.parsedDimensions(),
-            readerCount: config.readers, durability: config.durability), logger: logger)
+        try createDataDirectory(config.node.dataDirectory)
+        snapshot = MemberSnapshot(dataDirectory: config.node.dataDirectory)
+        remembered = try snapshot.load(now: Timestamp.now()).filter { $0.name.rawValue != config.node.name }
+        let shard = try Shard(loop: loop, settings: config.shardSettings, logger: logger)
         self.shard = shard
         // From here on the loop runs whatever happens, so lines logged on it can wait for it.
         LogSink.standardError.attach(to: loop)
@@ -80,13 +78,11 @@ public final class Node {
                 }
             }
             let coordinator = ClusterCoordinator(
-                loop: loop, shard: shard, client: client, selfName: config.name, datacenter: config.datacenter,
-                http: advertisedHTTPAddress, quorum: try WriteQuorum(configText: config.writeQuorum),
-                replicasPerDatacenter: config.replicasPerDatacenter,
-                membershipSettings: ClusterMembership.Settings(
-                    partitionCount: config.partitions,
-                    ownershipRule: OwnershipRule(failureTimeout: .milliseconds(config.failureTimeoutMilliseconds))),
-                subRequestTimeoutMilliseconds: UInt64(config.subRequestTimeoutMilliseconds), logger: logger)
+                loop: loop, shard: shard, client: client, selfName: config.node.name, datacenter: config.node.datacenter,
+                http: advertisedHTTPAddress, quorum: config.cluster.writeQuorum,
+                replicasPerDatacenter: config.cluster.replicasPerDatacenter,
+                membershipSettings: config.cluster.membershipSettings,
+                subRequestTimeoutMilliseconds: config.cluster.subRequestTimeoutMilliseconds, logger: logger)
             self.coordinator = coordinator
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
             internalAPI.onReplicaWrite = { [unowned coordinator] in coordinator.noteLocalWrite(partitions: $0, failure: $1) }
@@ -96,31 +92,27 @@ public final class Node {
                 handle(coordinator.apply(remembered.map { .reported($0) }, now: Timestamp.now()))
                 coordinator.settlingReason = "rejoining the cluster: none of the \(remembered.count) members this node last knew has answered yet"
             }
-            var repairSettings = RepairSettings()
-            repairSettings.intervalMilliseconds = UInt64(config.repairIntervalMilliseconds)
-            repairSettings.maxRecordsPerSecond = config.repairMaxRecordsPerSecond
-            repairSettings.hintWindowMilliseconds = UInt64(config.hintWindowMilliseconds)
-            let repairer = ReplicaRepairer(coordinator: coordinator, settings: repairSettings, logger: logger)
+            let repairer = ReplicaRepairer(coordinator: coordinator, settings: config.repair, logger: logger)
             self.repairer = repairer
             coordinator.onPlacementChange = { [unowned repairer] in repairer.requestRound() }
             coordinator.onMapRebuilt = { [unowned self] in saveSnapshotIfChanged() }
             repairer.start()
-            let hintedHandoff = HintedHandoff(coordinator: coordinator, settings: repairSettings, logger: logger)
+            let hintedHandoff = HintedHandoff(coordinator: coordinator, settings: config.repair, logger: logger)
             self.hintedHandoff = hintedHandoff
             hintedHandoff.start()
             let api = V1API(loop: loop, store: coordinator, shard: shard,
-                            identity: NodeIdentity(name: config.name, datacenter: config.datacenter), logger: logger)
+                            identity: NodeIdentity(name: config.node.name, datacenter: config.node.datacenter), logger: logger)
             self.api = api
             metrics.knownRoutes = Set(api.paths + internalAPI.paths + nodeRoutes.paths)
             do {
                 gossip = try startGossip()
             } catch let error as LoopError {
-                throw GossipStartError(address: config.gossipAddress, cause: error)
+                throw GossipStartError(address: config.gossip.address, cause: error)
             }
             if !remembered.isEmpty {
                 // A node that was part of a cluster waits for it, however long: alone, it
                 // would answer from its stale shard as if complete.
-            } else if config.joinSeeds.isEmpty {
+            } else if config.gossip.seeds.isEmpty {
                 coordinator.membershipSettled = true
             } else {
                 let settle = Timer(loop: loop)
@@ -163,16 +155,10 @@ public final class Node {
         }
     }
 
-    private func httpSettings() throws -> HTTPServerSettings {
-        var settings = HTTPServerSettings(address: try SocketAddress(parsing: config.httpAddress))
-        settings.maxConnections = config.maxConnections
-        settings.reservedConnections = config.reservedConnections
+    private func httpSettings() -> HTTPServerSettings {
+        var settings = config.http.server
         settings.reservedPathPrefixes = [InternalAPI.pathPrefix, "/metrics", "/v1/ready", "/v1/health", "/v1/cluster/"]
-        settings.idleTimeoutMilliseconds = UInt64(config.idleTimeoutMilliseconds)
-        settings.requestTimeoutMilliseconds = UInt64(config.requestTimeoutMilliseconds)
-        settings.shutdownGraceMilliseconds = UInt64(config.shutdownGraceMilliseconds)
-        settings.limits = HTTPRequestParser.Limits(maxHeaderBytes: config.maxHeaderBytes, maxBodyBytes: config.maxBodyBytes)
-        let accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(label: logger.label) : nil
+        let accessLog = config.http.accessLog && logger.logLevel <= .info ? AccessLog(label: logger.label) : nil
         settings.onResponse = { [unowned self] entry in
             metrics.observe(entry)
             accessLog?.record(entry)
@@ -190,7 +176,7 @@ public final class Node {
 
     /// The shard file and its WAL; a stat per scrape, cheap enough for the loop.
     private func storeSizeBytes() -> Int {
-        [config.databasePath, config.databasePath + "-wal"].reduce(0) { total, path in
+        [config.node.databasePath, config.node.databasePath + "-wal"].reduce(0) { total, path in
             var info = stat()
             return total + (stat(path, &info) == 0 ? Int(info.st_size) : 0)
         }
@@ -199,33 +185,27 @@ public final class Node {
     /// Binds the gossip sockets and announces this node with Serf-style tags: its datacenter,
     /// HTTP address and role, which `serf members` shows too.
     private func startGossip() throws -> GossipShell {
-        let tags = ["dc": config.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1",
-                    "partitions": String(config.partitions), "version": BuildVersion.current]
-        let profile: GossipProfile = switch config.gossipProfile {
-        case "wan": .wan
-        case "local": .local
-        default: .lan
-        }
-        let shell = try GossipShell(loop: loop, logger: logger, bind: try SocketAddress(parsing: config.gossipAddress),
-                                    keyring: try config.gossipKeyring()) { [config] bound in
-            let advertised = config.gossipAdvertise.isEmpty ? bound : try SocketAddress(parsing: config.gossipAdvertise)
-            return GossipSettings(name: config.name, address: try GossipAddress(advertised), meta: try SerfTags.encode(tags),
-                                  profile: profile)
+        let tags = ["dc": config.node.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1",
+                    "partitions": String(config.cluster.partitions), "version": BuildVersion.current]
+        let shell = try GossipShell(loop: loop, logger: logger, bind: config.gossip.address,
+                                    keyring: config.gossip.keyring) { [config] bound in
+            GossipSettings(name: config.node.name, address: try GossipAddress(config.gossip.advertise ?? bound),
+                           meta: try SerfTags.encode(tags), profile: config.gossip.profile)
         }
         shell.onMemberChanges = { [unowned self] changes in self.membersChanged(changes) }
         shell.onDeathRefuted = { [unowned self] in self.coordinator?.markBehindEverywhere(reason: "gossip declared this node dead") }
-        shell.start(seeds: try config.joinSeeds.map { try SocketAddress(parsing: $0) } + rememberedGossipAddresses)
+        shell.start(seeds: config.gossip.seeds + rememberedGossipAddresses)
         return shell
     }
 
     /// What peers and operators are told to use. A wildcard bind (0.0.0.0, ::) is not an address
     /// anyone can reach, so then the gossip address's host stands in (it must be concrete).
     private var advertisedHTTPAddress: String {
-        if !config.httpAdvertise.isEmpty { return config.httpAdvertise }
-        guard let bound = httpAddress else { return config.httpAddress }
+        if let advertised = config.http.advertise { return advertised.description }
+        guard let bound = httpAddress else { return config.http.server.address.description }
         guard bound.host == "0.0.0.0" || bound.host == "::" else { return bound.description }
-        let gossipHost = (try? SocketAddress(parsing: config.gossipAdvertise.isEmpty ? config.gossipAddress : config.gossipAdvertise))?.host
-        return (gossipHost.flatMap { try? SocketAddress(host: $0, port: bound.port) } ?? bound).description
+        let gossipHost = (config.gossip.advertise ?? config.gossip.address).host
+        return ((try? SocketAddress(host: gossipHost, port: bound.port)) ?? bound).description
     }
 
     /// Gossip's news of some members: the coordinator reacts (routing at once, placement and
@@ -240,7 +220,7 @@ public final class Node {
 
     private func isAlivePeer(_ change: ClusterMembership.Change) -> Bool {
         guard case .reported(let member) = change else { return false }
-        return member.name.rawValue != config.name && member.status == .alive
+        return member.name.rawValue != config.node.name && member.status == .alive
     }
 
     private func membershipTick() {
@@ -284,7 +264,7 @@ public final class Node {
             case .refuseToJoin(let theirs):
                 // Placement depends on the partition count; nodes that disagree would misplace
                 // records. This node is in the minority, so it is the one that must not take part.
-                logger.critical("refusing to join: the cluster uses partitions = \(theirs) but this node has \(config.partitions); leaving",
+                logger.critical("refusing to join: the cluster uses partitions = \(theirs) but this node has \(config.cluster.partitions); leaving",
                                 metadata: ["config/key": "cluster.partitions"])
                 exitStatus = 2
                 shutdownStarted = true
@@ -328,7 +308,7 @@ public final class Node {
 
     private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
-        reply(.json(.ok, MembersResponse.body(selfName: config.name, members: gossip.map { Array($0.members.values) } ?? [])))
+        reply(.json(.ok, MembersResponse.body(selfName: config.node.name, members: gossip.map { Array($0.members.values) } ?? [])))
     }
 
     /// The address the HTTP server actually bound (port 0 resolves here).
@@ -337,15 +317,15 @@ public final class Node {
     /// Serves until SIGINT/SIGTERM has drained everything; returns the process exit code.
     public func run() -> Int32 {
         logger.info("node serving", metadata: [
-            "node/name": "\(config.name)", "node/datacenter": "\(config.datacenter)",
-            "http/address": "\(httpAddress?.description ?? config.httpAddress)",
-            "gossip/address": "\(gossip?.localAddress?.description ?? config.gossipAddress)",
-            "storage/path": "\(config.databasePath)", "storage/records": "\(shard?.recordCount ?? 0)",
+            "node/name": "\(config.node.name)", "node/datacenter": "\(config.node.datacenter)",
+            "http/address": "\(httpAddress ?? config.http.server.address)",
+            "gossip/address": "\(gossip?.localAddress ?? config.gossip.address)",
+            "storage/path": "\(config.node.databasePath)", "storage/records": "\(shard?.recordCount ?? 0)",
         ])
         loop.run()
         LogSink.standardError.detach()
         loop.close()
-        logger.info("node stopped", metadata: ["node/name": "\(config.name)"])
+        logger.info("node stopped", metadata: ["node/name": "\(config.node.name)"])
         return exitStatus
     }
 
@@ -399,7 +379,7 @@ public final class Node {
 
 /// The gossip port could not be bound: said with the address, as a taken HTTP port is.
 struct GossipStartError: Error, CustomStringConvertible {
-    let address: String
+    let address: SocketAddress
     let cause: LoopError
 
     var description: String {

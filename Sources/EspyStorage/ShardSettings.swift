@@ -19,13 +19,17 @@ public struct ShardSettings: Sendable {
     }
 
     public init(path: String, partitionCount: Int = 4096, dimensions: [FieldPath] = ShardSettings.defaultDimensions,
-                readerCount: Int = 2, durability: Durability = .full) {
+                readerCount: Int = ShardSettings.defaultReaderCount, durability: Durability = ShardSettings.defaultDurability) {
         self.path = path
         self.partitionCount = partitionCount
         self.dimensions = dimensions
         self.readerCount = readerCount
         self.durability = durability
     }
+
+    public static let defaultReaderCount = 2
+    /// Power loss must not lose an acknowledged write unless the operator says it may.
+    public static let defaultDurability = Durability.full
 
     /// The profile fields people group by most (see docs/api.md).
     public static let defaultDimensions: [FieldPath] = [

@@ -71,11 +71,11 @@ struct ServeCommand: ParsableCommand {
         }
         LoggingSystem.bootstrap { label in
             var handler = NodeLogHandler(label: label)
-            handler.logLevel = nodeConfig.logLevel
+            handler.logLevel = nodeConfig.node.logLevel
             return handler
         }
         var logger = Logger(label: "espymetrics")
-        logger.logLevel = nodeConfig.logLevel
+        logger.logLevel = nodeConfig.node.logLevel
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(NodeMetrics.factory(registry: registry))
         let node: Node
@@ -103,19 +103,15 @@ struct ServeCommand: ParsableCommand {
             }
             try config.apply(toml: text)
         }
-        if let name { config.name = name }
-        if let datacenter { config.datacenter = datacenter }
-        if let http { config.httpAddress = http }
-        if let gossip { config.gossipAddress = gossip }
-        if !join.isEmpty { config.joinSeeds = join }
-        if !encrypt.isEmpty { config.encryptKeys = encrypt }
-        if let dataDirectory { config.dataDirectory = dataDirectory }
-        if let logLevel {
-            guard let level = Logger.Level(rawValue: logLevel) else {
-                throw ConfigError(key: "--log-level", "'\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            config.logLevel = level
-        }
+        // A bad flag names the key it stands for, as the same value in the file would.
+        if let name { config.node.name = name }
+        if let datacenter { config.node.datacenter = datacenter }
+        if let http { config.http.server.address = try ConfigValue.address(http, key: "http.address") }
+        if let gossip { config.gossip.address = try ConfigValue.address(gossip, key: "gossip.address") }
+        if !join.isEmpty { config.gossip.seeds = try ConfigValue.addresses(join, key: "gossip.join") }
+        if !encrypt.isEmpty { config.gossip.keyring = try ConfigValue.keyring(encrypt, key: "gossip.encrypt_keys") }
+        if let dataDirectory { config.node.dataDirectory = dataDirectory }
+        if let logLevel { config.node.logLevel = try ConfigValue.logLevel(logLevel, key: "--log-level") }
         try config.validate()
         return config
     }

@@ -79,6 +79,16 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(output.contains("http.address"), output)
     }
 
+    /// Flags are parsed as the file's keys are, and named by the key they stand for.
+    func testBadTypedFlagsExitTwoNamingTheKey() throws {
+        for (arguments, key) in [(["--gossip", "127.0.0.1"], "gossip.address"), (["--join", "seed:7946"], "gossip.join"),
+                                 (["--encrypt", "not base64!"], "gossip.encrypt_keys"), (["--log-level", "loud"], "--log-level")] {
+            let (status, output) = try runEspyMetrics(["serve"] + arguments)
+            XCTAssertEqual(status, 2, output)
+            XCTAssertTrue(output.contains("configuration error: \(key):"), output)
+        }
+    }
+
     func testWrongValueTypeInConfigExitsTwo() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -1,0 +1,23 @@
+import EspyCluster
+import EspyCoordination
+
+/// Config `[cluster]`: placement, write quorum and the timeouts that move work between members.
+/// Every default is the one the cluster types use without configuration.
+public struct ClusterSettings: Equatable {
+    /// Fixed for the life of the data, and the same on every node.
+    public var partitions = MembershipView.defaultPartitionCount
+    /// Replicas of each partition in every datacenter.
+    public var replicasPerDatacenter = PartitionMap.defaultReplicasPerDatacenter
+    public var writeQuorum = WriteQuorum.default
+    /// How long a failed member keeps its partitions before they move to the others.
+    public var failureTimeout = OwnershipRule.defaultFailureTimeout
+    /// How long a node waits for a peer's answer to a count or replica write before asking
+    /// another replica (counts) or keeping a hint (writes).
+    public var subRequestTimeoutMilliseconds = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds
+
+    public init() {}
+
+    var membershipSettings: ClusterMembership.Settings {
+        ClusterMembership.Settings(partitionCount: partitions, ownershipRule: OwnershipRule(failureTimeout: failureTimeout))
+    }
+}

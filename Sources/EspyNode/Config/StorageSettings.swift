@@ -1,0 +1,13 @@
+import EspyCore
+import EspyStorage
+
+/// Config `[storage]`: what the shard keeps and how it commits. The shard's own settings add
+/// its path and partition count, which come from `[node]` and `[cluster]`.
+public struct StorageSettings: Equatable {
+    /// Paths whose per-day counts are kept at ingest; no path twice.
+    public var dimensions = ShardSettings.defaultDimensions
+    public var readers = ShardSettings.defaultReaderCount
+    public var durability = ShardSettings.defaultDurability
+
+    public init() {}
+}
