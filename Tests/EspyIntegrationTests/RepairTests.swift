@@ -38,19 +38,19 @@ final class RepairTests: XCTestCase {
 
     func testAReplicaKilledMidIngest_catchesUpAfterRestart_withEveryAcknowledgedRecordOnAllReplicas() throws {
         try cluster.startCluster(six)
-        let all = ProfileGenerator.profiles(100_000, seed: 61)
+        let all = ProfileGenerator.profiles(50_000, seed: 61)
         // The ingest runs on its own thread, batch after batch, and n4 is killed while it runs:
         // some batch is in flight to n4 when it dies. Every batch must still be acknowledged,
         // since the other two replicas are a majority.
         let ingest = BackgroundIngest(all, through: cluster["n2"], batch: 2_500)
-        XCTAssertTrue(cluster.waitUntil(60) { ingest.posted >= 40_000 })
+        XCTAssertTrue(cluster.waitUntil(60) { ingest.posted >= 20_000 })
         cluster["n4"].terminateHard()
         XCTAssertTrue(cluster.waitUntil(120) { ingest.isFinished }, "the ingest did not finish")
         XCTAssertEqual(ingest.refused, [], "a batch was not acknowledged with one replica down")
-        XCTAssertEqual(cluster.convergenceProblems(records: 100_000).isEmpty, false, "n4 missed records while it was down")
+        XCTAssertEqual(cluster.convergenceProblems(records: 50_000).isEmpty, false, "n4 missed records while it was down")
 
         try cluster.restart("n4")
-        assertConverged(records: 100_000, within: 90)
+        assertConverged(records: 50_000, within: 90)
         // Converged data is not enough for reads: n4 serves its partitions once it has
         // reconciled each with the other replicas.
         var handoff: [String: Any] = [:]
@@ -87,10 +87,10 @@ final class RepairTests: XCTestCase {
 
     func testASeventhNodeJoinsAndLeavesUnderReadLoad_andCountsStayExactThroughout() throws {
         try cluster.startCluster(six)
-        let all = ProfileGenerator.profiles(100_000, seed: 62)
+        let all = ProfileGenerator.profiles(50_000, seed: 62)
         let expected = truth(all)
         try cluster.ingest(all[...], through: "n1")
-        assertConverged(records: 100_000, within: 30)
+        assertConverged(records: 50_000, within: 30)
 
         try cluster.start("n7", datacenter: "dc1")
         let load = ReadLoad(harness: cluster, names: six + ["n7"], truth: expected)
@@ -99,9 +99,9 @@ final class RepairTests: XCTestCase {
         // A download coordinated by n7 while it catches up: what it may not serve itself comes
         // from other replicas, every record once.
         let lines = try cluster["n7"].request("GET", "/v1/download/import").bodyText.split(separator: "\n")
-        XCTAssertEqual(lines.count, 100_000)
-        XCTAssertEqual(Set(lines).count, 100_000, "a record came twice")
-        assertConverged(records: 100_000, within: 120)
+        XCTAssertEqual(lines.count, 50_000)
+        XCTAssertEqual(Set(lines).count, 50_000, "a record came twice")
+        assertConverged(records: 50_000, within: 120)
         let duringJoin = load.stop()
         XCTAssertGreaterThan(duringJoin.checks, 20)
         XCTAssertEqual(duringJoin.wrong, [], "a count was not exact while n7 caught up")
@@ -119,7 +119,7 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(cluster["n7"].waitForExit(timeout: 120), 0, "n7 did not finish its handoff")
         XCTAssertTrue(cluster["n7"].log.contains("every partition handed off"), "n7 stopped before handing off")
         XCTAssertTrue(cluster.waitUntil(30) { !cluster.alive(seenBy: "n1").contains("n7") })
-        assertConverged(records: 100_000, within: 120)
+        assertConverged(records: 50_000, within: 120)
         let duringLeave = leaveLoad.stop()
         XCTAssertGreaterThan(duringLeave.checks, 20)
         XCTAssertEqual(duringLeave.wrong, [], "a count was not exact while n7 left")
@@ -127,9 +127,9 @@ final class RepairTests: XCTestCase {
 
     func testANodeRemovedByForceAfterKill9_isRebuiltFromTheOtherReplicas() throws {
         try cluster.startCluster(six)
-        let all = ProfileGenerator.profiles(60_000, seed: 63)
+        let all = ProfileGenerator.profiles(40_000, seed: 63)
         try cluster.ingest(all[...], through: "n5")
-        assertConverged(records: 60_000, within: 30)
+        assertConverged(records: 40_000, within: 30)
 
         cluster["n6"].terminateHard()
         XCTAssertTrue(cluster.waitUntil(30) { !cluster.alive(seenBy: "n1").contains("n6") }, "n6 not noticed")
@@ -139,7 +139,7 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(removed.status, 0, removed.output)
 
         // n3 is dc3's only node now: it rebuilds dc3's full copy from dc1 and dc2.
-        assertConverged(records: 60_000, within: 120)
+        assertConverged(records: 40_000, within: 120)
         XCTAssertEqual(try cluster.digests(of: "n3").count, ClusterHarness.partitionCount)
         for name in ["n1", "n2", "n3", "n4", "n5"] {
             let owned = try XCTUnwrap(try cluster.partitions(of: name)["owned"] as? [String: Int])
