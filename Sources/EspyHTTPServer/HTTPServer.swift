@@ -10,6 +10,8 @@ public final class HTTPServer {
     public let loop: EventLoop
     public let settings: HTTPServerSettings
     let handler: Handler
+    /// The settings every connection's machine enforces, derived once.
+    let connectionRules: HTTPConnectionRules
     private var listener: TCPListener?
     private var sweepTimer: Timer?
     private var graceTimer: Timer?
@@ -28,6 +30,9 @@ public final class HTTPServer {
         self.loop = loop
         self.settings = settings
         self.handler = handler
+        self.connectionRules = HTTPConnectionRules(
+            settings: settings, refusalMessage: HTTPServer.tooManyConnections(settings),
+            accessLogClock: { EventLoop.monotonicMicroseconds() })
         self.dateHeader = HTTPServer.currentDate()
         listener = try TCPListener(loop: loop, address: settings.address) { [unowned self] connection in
             self.accept(connection)
@@ -51,7 +56,7 @@ public final class HTTPServer {
             // request unread would reset the connection and the client would never see the 503.
             // Kept apart, so that a flood of refusals does not take the places they are refused.
             refused[ObjectIdentifier(connection)] = connection
-            return connection.refuse(HTTPResponse.error(.serviceUnavailable, isShuttingDown ? "server is shutting down" : tooManyConnections))
+            return connection.refuse(HTTPResponse.error(.serviceUnavailable, isShuttingDown ? "server is shutting down" : connectionRules.refusalMessage))
         }
         connections[ObjectIdentifier(connection)] = connection
         connection.start(reservedOnly: connections.count > settings.maxConnections)
@@ -63,7 +68,9 @@ public final class HTTPServer {
         refused[ObjectIdentifier(connection)] = released
     }
 
-    var tooManyConnections: String { "too many connections (limit \(settings.maxConnections)); retry later" }
+    private static func tooManyConnections(_ settings: HTTPServerSettings) -> String {
+        "too many connections (limit \(settings.maxConnections)); retry later"
+    }
 
     func connectionDidClose(_ connection: HTTPServerConnection) {
         connections[ObjectIdentifier(connection)] = nil
