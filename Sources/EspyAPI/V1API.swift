@@ -258,16 +258,22 @@ public final class V1API {
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .stream(stream)))
     }
 
-    /// Liveness: the process serves HTTP. Always 200 while it does, with whether it is ready
-    /// (a load balancer's liveness check must not restart a node that is only catching up).
-    private func health(_ request: HTTPRequest, _ reply: @escaping Reply) {
-        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
-        let readiness = store.readiness
+    /// The members of the health answer that never change, encoded once: load balancers ask often.
+    private lazy var healthTemplate: JSONObject = {
         var answer = JSONObject()
         answer.add("status", "ok")
         answer.add("node", identity.name)
         answer.add("datacenter", identity.datacenter)
         answer.add("version", identity.version)
+        return answer
+    }()
+
+    /// Liveness: the process serves HTTP. Always 200 while it does, with whether it is ready
+    /// (a load balancer's liveness check must not restart a node that is only catching up).
+    private func health(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        let readiness = store.readiness
+        var answer = healthTemplate
         answer.add("records", shard.recordCount)
         answer.add("ready", readiness.isReady)
         if !readiness.isReady { answer.addStrings("not_ready", readiness.reasons) }

@@ -57,5 +57,9 @@ public struct JSONObject {
     /// The object's text, closed, with a trailing newline so curl output ends cleanly.
     public var finished: [UInt8] { bytes + [UInt8(ascii: "}")] }
 
-    public var body: [UInt8] { finished + [0x0A] }
+    public var body: [UInt8] {
+        var body = bytes
+        body.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+        return body
+    }
 }

@@ -40,7 +40,21 @@ public enum JSONText {
     }
 
     public static func appendInteger<T: BinaryInteger>(_ value: T, to out: inout [UInt8]) {
-        out.append(contentsOf: String(value).utf8)
+        guard let value = Int(exactly: value) else { return out.append(contentsOf: String(value).utf8) }
+        appendInteger(value, to: &out)
+    }
+
+    /// Digits straight into `out`: `String(value)` allocated a string per number, which showed
+    /// in every health check's profile.
+    public static func appendInteger(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
     }
 
     /// The text a JSON value is grouped under: a string's decoded characters, any other value's

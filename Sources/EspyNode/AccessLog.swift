@@ -61,20 +61,10 @@ final class AccessLog {
         line.append(UInt8(ascii: "Z"))
     }
 
-    private func append(_ text: String) { line += text.utf8 }
-
-    private func append(_ value: Int) {
-        guard value != 0 else { return line.append(UInt8(ascii: "0")) }
-        var value = value
-        if value < 0 {
-            line.append(UInt8(ascii: "-"))
-            value = -value
-        }
-        let start = line.count
-        while value > 0 {
-            line.append(UInt8(ascii: "0") + UInt8(value % 10))
-            value /= 10
-        }
-        line[start...].reverse()
+    private func append(_ text: String) {
+        var text = text
+        text.withUTF8 { line.append(contentsOf: $0) }
     }
+
+    private func append(_ value: Int) { JSONText.appendInteger(value, to: &line) }
 }
