@@ -194,13 +194,27 @@ public final class HTTPRequestParser {
         return 0
     }
 
+    /// The common methods without building their names: this runs for every request.
+    private static func method(_ method: http_method) -> HTTPMethod {
+        switch method {
+        case HTTP_GET: .get
+        case HTTP_HEAD: .head
+        case HTTP_POST: .post
+        case HTTP_PUT: .put
+        case HTTP_DELETE: .delete
+        case HTTP_OPTIONS: .options
+        case HTTP_PATCH: .patch
+        default: HTTPMethod(String(cString: http_method_str(method)))
+        }
+    }
+
     private func messageCompleted() -> Int32 {
         isInsideRequest = false
         awaitingBody = false
         // An upgrade is refused as a whole (501 in `feed`); its request never reaches a handler.
         if espy_http_is_upgrade(parser) != 0 { return 0 }
         let request = HTTPRequest(
-            method: HTTPMethod(String(cString: http_method_str(http_method(rawValue: espy_http_method(parser))))),
+            method: HTTPRequestParser.method(http_method(rawValue: espy_http_method(parser))),
             target: String(decoding: url, as: UTF8.self),
             headers: headers,
             body: body,
