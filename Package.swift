@@ -84,7 +84,7 @@ let package = Package(
             "EspyNode", "EspyTestKit", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPServer", "EspyGossip", "EspyGossipWire", "EspyCluster",
             "EspyCoordination", "EspyStorage",
         ]),
-        .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit"]),
+        .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit", "EspyTestRandom"]),
     ],
     swiftLanguageModes: [.v5]
 )

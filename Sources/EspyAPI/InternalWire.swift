@@ -62,8 +62,8 @@ public enum InternalWire {
     }
 
     /// A node's newest records, one per line: `<server_time µs> <id hex> <grouping>`, where the
-    /// grouping is `-` (no group-by), `!` (path missing) or `=` and the key with `\` and newline
-    /// escaped. A text line format: 100,000 of them parse in milliseconds, unlike JSON arrays.
+    /// grouping is `-` (no group-by), `!` (path missing), `x` (excluded by the query's filters)
+    /// or `=` and the key with `\` and newline escaped. A text line format: 100,000 of them parse in milliseconds, unlike JSON arrays.
     static func encode(_ records: [NewestRecord]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(records.count * 48)
@@ -73,6 +73,7 @@ public enum InternalWire {
             out.append(contentsOf: record.id.description.utf8)
             out.append(0x20)
             switch record.groupingKey {
+            case _ where !record.admitted: out.append(UInt8(ascii: "x"))
             case .none: out.append(UInt8(ascii: "-"))
             case .some(nil): out.append(UInt8(ascii: "!"))
             case .some(let key?):
@@ -97,13 +98,15 @@ public enum InternalWire {
             guard parts.count == 3, let micros = Int64(String(decoding: parts[0], as: UTF8.self)),
                   let id = RecordID(hex: String(decoding: parts[1], as: UTF8.self)), let tag = parts[2].first else { return nil }
             let grouping: String??
+            var admitted = true
             switch tag {
+            case UInt8(ascii: "x"): grouping = .none; admitted = false
             case UInt8(ascii: "-"): grouping = .none
             case UInt8(ascii: "!"): grouping = .some(nil)
             case UInt8(ascii: "="): grouping = .some(unescape(parts[2].dropFirst()))
             default: return nil
             }
-            records.append(NewestRecord(serverTime: Timestamp(microseconds: micros), id: id, groupingKey: grouping))
+            records.append(NewestRecord(serverTime: Timestamp(microseconds: micros), id: id, groupingKey: grouping, admitted: admitted))
         }
         return records
     }

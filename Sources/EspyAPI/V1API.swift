@@ -176,11 +176,17 @@ public final class V1API {
     private func count(_ request: HTTPRequest, _ reply: @escaping Reply) {
         let query: CountQuery
         let allowPartial: Bool
+        let top: Int?
+        let order: CountOrder
         do {
             let parameters = request.queryParameters
-            try QueryParameters.check(parameters, allowed: ["group_by", "limit", "since", "until", "allow_partial"])
+            try QueryParameters.check(parameters, allowed: ["group_by", "where", "where_not", "top", "order", "limit", "since", "until",
+                                                            "allow_partial"],
+                                      repeatable: ["group_by", "where", "where_not"])
             query = try CountQuery(parameters: parameters)
             allowPartial = try V1API.allowPartial(parameters)
+            top = try V1API.top(parameters)
+            order = try V1API.order(parameters)
         } catch {
             return reply(.error(.badRequest, "\(error)"))
         }
@@ -188,8 +194,27 @@ public final class V1API {
             guard answer.isComplete || allowPartial else {
                 return reply(unavailable(answer.coverage))
             }
-            reply(.json(.ok, countAnswer(query, answer.result, answer.coverage)))
+            let rows = CountRows(query: query, result: answer.result, top: top, order: order)
+            reply(.json(.ok, countAnswer(query, answer.result, rows, answer.coverage)))
         }
+    }
+
+    static func top(_ parameters: QueryParameters.List) throws(QueryParameterError) -> Int? {
+        guard let value = try QueryParameters.value("top", in: parameters) else { return nil }
+        guard let number = Int(value), number >= 1, number <= maxTop else {
+            throw QueryParameterError(parameter: "top", reason: "must be a whole number from 1 to \(maxTop), got '\(value)'")
+        }
+        return number
+    }
+
+    static let maxTop = 10_000
+
+    static func order(_ parameters: QueryParameters.List) throws(QueryParameterError) -> CountOrder {
+        guard let value = try QueryParameters.value("order", in: parameters) else { return .count }
+        guard let order = CountOrder(rawValue: value) else {
+            throw QueryParameterError(parameter: "order", reason: "must be one of count, key, version, got '\(value)'")
+        }
+        return order
     }
 
     static func allowPartial(_ parameters: [(name: String, value: String)]) throws(QueryParameterError) -> Bool {
@@ -226,19 +251,24 @@ public final class V1API {
         return .json(.serviceUnavailable, answer.body)
     }
 
-    private func countAnswer(_ query: CountQuery, _ result: CountResult, _ coverage: Coverage) -> [UInt8] {
+    /// The seed's members (`counts`, `grouped_by`, … with one `group_by`; `record_count`), then
+    /// `rows` and `total`, then coverage.
+    private func countAnswer(_ query: CountQuery, _ result: CountResult, _ rows: CountRows, _ coverage: Coverage) -> [UInt8] {
         var answer = JSONObject()
-        if let groupedBy = query.groupByText {
+        if query.groupPaths.count == 1 {
+            // Every key, whatever `top` cuts from the rows: the seed's answer, filters applied.
+            let seed = query.isComposite ? result.singlePathCounts : result
             var counts = JSONObject()
-            for (key, n) in result.sortedCounts { counts.add(key, n) }
+            for (key, n) in seed.sortedCounts { counts.add(key, n) }
             answer.add("counts", object: counts)
-            answer.add("record_count", result.recordCount)
-            answer.add("grouped_key_count", result.counts.count)
-            answer.add("grouped_by", groupedBy)
-            answer.add("error_count", result.missingCount)
+            answer.add("record_count", seed.recordCount)
+            answer.add("grouped_key_count", seed.counts.count)
+            answer.add("grouped_by", query.groupPathTexts[0])
+            answer.add("error_count", seed.missingCount)
         } else {
             answer.add("record_count", result.recordCount)
         }
+        rows.add(to: &answer, paths: query.groupPathTexts)
         answer.add("coverage", object: coverage.json)
         return answer.body
     }

@@ -39,10 +39,10 @@ public enum CountMerge {
     /// grouped one to its key or to `missingCount`.
     public static func count(_ records: [RecentRecord]) -> CountResult {
         var result = CountResult()
-        for record in records {
+        for record in records where record.grouping != .excluded {
             result.recordCount += 1
             switch record.grouping {
-            case .ungrouped: break
+            case .ungrouped, .excluded: break
             case .missing: result.missingCount += 1
             case let .key(key): result.counts[key, default: 0] += 1
             }

@@ -14,8 +14,10 @@ public struct RecentRecord: Hashable, Sendable {
         case ungrouped
         /// The record lacks the grouped path (counted in `missingCount`).
         case missing
-        /// `JSONText.groupingKey` of the value.
+        /// `JSONText.groupingKey` of the value (a `CompositeKey` for a composite query).
         case key(String)
+        /// The query's filters exclude it: it takes its place among the newest, uncounted.
+        case excluded
     }
 
     public let serverTime: Timestamp

@@ -201,7 +201,10 @@ extension ClusterCoordinator {
 
     static func parameters(_ query: CountQuery, partitions: [Int]) -> String {
         var parameters = ["partitions=" + InternalWire.partitionsParameter(partitions)]
-        if let groupBy = query.groupBy { parameters.append("group_by=" + HTTPRequest.percentEncoded(groupBy.description)) }
+        for path in query.groupPaths { parameters.append("group_by=" + HTTPRequest.percentEncoded(path.description)) }
+        for filter in query.filters {
+            for (name, value) in filter.parameters { parameters.append(name + "=" + HTTPRequest.percentEncoded(value)) }
+        }
         if let limit = query.limit { parameters.append("limit=\(limit)") }
         if let since = query.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
         if let until = query.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }
@@ -212,6 +215,7 @@ extension ClusterCoordinator {
 extension RecentRecord {
     init(_ record: NewestRecord) {
         let grouping: Grouping = switch record.groupingKey {
+        case _ where !record.admitted: .excluded
         case .none: .ungrouped
         case .some(nil): .missing
         case .some(let key?): .key(key)

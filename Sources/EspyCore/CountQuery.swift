@@ -10,11 +10,36 @@ public struct CountQuery: Hashable, Sendable {
     public var since: Timestamp?
     /// Exclusive upper bound on `server_time`, so that consecutive ranges never overlap.
     public var until: Timestamp?
+    /// Every `group_by` path, in the order given (`groupBy` is set only for the seed's question:
+    /// one path, no filters).
+    public var groupPaths: [FieldPath] = []
+    /// The paths as the client spelled them.
+    public var groupPathTexts: [String] = []
+    /// `where` and `where_not`: a record is counted only if every filter admits it.
+    public var filters: [CountFilter] = []
+
+    /// A question beyond the seed's (several paths, or filters): its counts are keyed by
+    /// `CompositeKey` and read by one pass over the records.
+    public var isComposite: Bool { groupPaths.count > 1 || !filters.isEmpty }
+
+    /// Every path a composite count reads from a record: the grouped ones, then the filtered.
+    public var compositePaths: [FieldPath] { groupPaths + filters.map(\.path) }
+
+    /// Whether a record whose values at `compositePaths` are `values` is counted.
+    public func admits(_ values: [String?]) -> Bool {
+        for (index, filter) in filters.enumerated() where !filter.admits(values[groupPaths.count + index]) { return false }
+        return true
+    }
+
+    /// Group paths a count may have: each is a column of its answer's rows.
+    public static let maxGroupPaths = 4
 
     public init(groupBy: FieldPath? = nil, groupByText: String? = nil, limit: Int? = nil,
                 since: Timestamp? = nil, until: Timestamp? = nil) {
         self.groupBy = groupBy
         self.groupByText = groupByText ?? groupBy?.description
+        groupPaths = groupBy.map { [$0] } ?? []
+        groupPathTexts = self.groupByText.map { [$0] } ?? []
         self.limit = limit
         self.since = since
         self.until = until
@@ -26,13 +51,26 @@ public struct CountQuery: Hashable, Sendable {
     public static let maxGroupByBytes = 1024
     public static let maxGroupBySegments = JSONCompactor.maxDepth
 
-    /// Reads `group_by`, `limit`, `since` and `until` from decoded query parameters; a repeated
-    /// one is refused, unknown ones are left for the caller.
+    /// Reads `group_by` (up to `maxGroupPaths`), `where`, `where_not`, `limit`, `since` and
+    /// `until` from decoded query parameters; a repeated single-valued one is refused, unknown
+    /// ones are left for the caller.
     public init(parameters: QueryParameters.List) throws(QueryParameterError) {
         self.init()
-        if let value = try QueryParameters.value("group_by", in: parameters) {
-            groupBy = try CountQuery.groupByPath(value)
-            groupByText = value
+        for parameter in parameters where parameter.name == "group_by" {
+            let path = try CountQuery.path("group_by", parameter.value)
+            guard !groupPaths.contains(path) else {
+                throw QueryParameterError(parameter: "group_by", reason: "names '\(parameter.value)' twice")
+            }
+            groupPaths.append(path)
+            groupPathTexts.append(parameter.value)
+        }
+        guard groupPaths.count <= CountQuery.maxGroupPaths else {
+            throw QueryParameterError(parameter: "group_by", reason: "is given \(groupPaths.count) times; at most \(CountQuery.maxGroupPaths)")
+        }
+        filters = try CountFilter.filters(parameters)
+        if groupPaths.count == 1 && filters.isEmpty {
+            groupBy = groupPaths[0]
+            groupByText = groupPathTexts[0]
         }
         if let value = try QueryParameters.value("limit", in: parameters) {
             guard let number = Int(value), number >= 0 else {
@@ -47,17 +85,17 @@ public struct CountQuery: Hashable, Sendable {
         }
     }
 
-    private static func groupByPath(_ value: String) throws(QueryParameterError) -> FieldPath {
+    /// A path parameter (`group_by`, or the path of a `where`), bounded like `group_by`.
+    static func path(_ name: String, _ value: String) throws(QueryParameterError) -> FieldPath {
         guard value.utf8.count <= maxGroupByBytes else {
-            throw QueryParameterError(parameter: "group_by", reason: "is \(value.utf8.count) bytes long; at most \(maxGroupByBytes)")
+            throw QueryParameterError(parameter: name, reason: "is \(value.utf8.count) bytes long; at most \(maxGroupByBytes)")
         }
         let path: FieldPath
         do { path = try FieldPath(parsing: value) } catch {
-            throw QueryParameterError(parameter: "group_by", reason: "\(error)")
+            throw QueryParameterError(parameter: name, reason: "\(error)")
         }
         guard path.segments.count <= maxGroupBySegments else {
-            throw QueryParameterError(parameter: "group_by",
-                                      reason: "has \(path.segments.count) segments; at most \(maxGroupBySegments)")
+            throw QueryParameterError(parameter: name, reason: "has \(path.segments.count) segments; at most \(maxGroupBySegments)")
         }
         return path
     }
@@ -108,13 +146,13 @@ public enum QueryParameters {
 
     /// Refuses a parameter the endpoint does not take, and one given twice: none has a meaning
     /// when repeated yet, and silently using one of the values would hide the client's mistake.
-    public static func check(_ parameters: List, allowed: [String]) throws(QueryParameterError) {
+    public static func check(_ parameters: List, allowed: [String], repeatable: [String] = []) throws(QueryParameterError) {
         for (position, parameter) in parameters.enumerated() {
             guard allowed.contains(parameter.name) else {
                 let hint = allowed.isEmpty ? "this endpoint takes no parameters" : "use " + allowed.joined(separator: ", ")
                 throw QueryParameterError(parameter: parameter.name, reason: "is not known; \(hint)")
             }
-            if parameters[..<position].contains(where: { $0.name == parameter.name }) {
+            if !repeatable.contains(parameter.name), parameters[..<position].contains(where: { $0.name == parameter.name }) {
                 throw repeated(parameter.name)
             }
         }

@@ -40,6 +40,17 @@ public struct JSONObject {
         addArray(name, values) { JSONText.appendInteger($0, to: &$1) }
     }
 
+    /// A non-negative number given in hundredths, as JSON: 6667 is written 66.67, 5050 as 50.5, 5000 as 50.
+    public mutating func add(_ name: String, hundredths: Int) {
+        key(name)
+        JSONText.appendInteger(hundredths / 100, to: &bytes)
+        let fraction = hundredths % 100
+        guard fraction != 0 else { return }
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
+        if fraction % 10 != 0 { bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10)) }
+    }
+
     public mutating func add(_ name: String, array: [JSONObject]) {
         addArray(name, array) { $1.append(contentsOf: $0.finished) }
     }

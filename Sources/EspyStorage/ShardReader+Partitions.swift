@@ -7,11 +7,14 @@ public struct NewestRecord: Sendable, Equatable {
     public let id: RecordID
     /// nil without a group-by; `.some(nil)` when the record lacks the grouped path.
     public let groupingKey: String??
+    /// False when a composite query's filters exclude it: it is among the newest, not counted.
+    public let admitted: Bool
 
-    public init(serverTime: Timestamp, id: RecordID, groupingKey: String??) {
+    public init(serverTime: Timestamp, id: RecordID, groupingKey: String??, admitted: Bool = true) {
         self.serverTime = serverTime
         self.id = id
         self.groupingKey = groupingKey
+        self.admitted = admitted
     }
 }
 
@@ -23,7 +26,13 @@ extension ShardReader {
         "partition IN (" + partitions.map(String.init).joined(separator: ",") + ")"
     }
 
+    /// `AND partition IN (…)`, or nothing for all partitions.
+    static func partitionClause(_ partitions: [Int]?) -> String {
+        partitions.map { "AND " + partitionFilter($0) } ?? ""
+    }
+
     func count(_ query: CountQuery, partitions: [Int]) throws(StorageError) -> CountResult {
+        if query.isComposite { return try compositeCount(query, partitions: partitions) }
         if let limit = query.limit {
             return CountResult(newest: try newest(query, limit: limit, partitions: partitions))
         }
@@ -50,9 +59,10 @@ extension ShardReader {
 
     /// The newest `limit` records in range, newest first, within `partitions` (nil: all).
     func newest(_ query: CountQuery, limit: Int, partitions: [Int]?) throws(StorageError) -> [NewestRecord] {
+        if query.isComposite { return try compositeNewest(query, limit: limit, partitions: partitions) }
         let slot = query.groupBy.flatMap { dimensionSlot(of: $0) }
         let column = query.groupBy == nil ? "NULL" : (slot != nil ? "dims" : "body")
-        let filter = partitions.map { "AND " + ShardReader.partitionFilter($0) } ?? ""
+        let filter = ShardReader.partitionClause(partitions)
         let statement = try connection.uncachedStatement("""
             SELECT server_time, id, \(column) FROM records WHERE server_time >= ?1 AND server_time < ?2 \(filter)
             ORDER BY server_time DESC, id DESC LIMIT ?3
@@ -89,7 +99,7 @@ extension ShardReader {
 extension CountResult {
     init(newest records: [NewestRecord]) {
         self.init()
-        for record in records {
+        for record in records where record.admitted {
             recordCount += 1
             switch record.groupingKey {
             case .none: continue

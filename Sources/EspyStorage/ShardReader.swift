@@ -35,6 +35,7 @@ final class ShardReader: @unchecked Sendable {
     }
 
     func count(_ query: CountQuery) throws(StorageError) -> CountResult {
+        if query.isComposite { return try compositeCount(query, partitions: nil) }
         let slot = query.groupBy.flatMap { dimensions.firstIndex(of: $0) }
         let range = (query.since?.microseconds ?? RollupPlan.unboundedStart)..<(query.until?.microseconds ?? RollupPlan.unboundedEnd)
         if let limit = query.limit {

@@ -79,7 +79,7 @@ final class CountMergeTests: XCTestCase {
         var result = CountResult(recordCount: records.count)
         for record in records {
             switch record.grouping {
-            case .ungrouped: break
+            case .ungrouped, .excluded: break
             case .missing: result.missingCount += 1
             case let .key(key): result.counts[key, default: 0] += 1
             }

@@ -1,0 +1,53 @@
+import EspyCore
+
+/// Composite counts (several `group_by` paths, or filters): one pass over the records in range,
+/// reading every path the query needs from each body, with the same semantics whether a path is
+/// a declared dimension or not. The per-dimension rollups cannot answer "grouped by one path
+/// where another has a value", so these read records.
+extension ShardReader {
+    func compositeCount(_ query: CountQuery, partitions: [Int]?) throws(StorageError) -> CountResult {
+        if let limit = query.limit {
+            return CountResult(newest: try compositeNewest(query, limit: limit, partitions: partitions))
+        }
+        let statement = try connection.uncachedStatement("""
+            SELECT body FROM records WHERE server_time >= ?1 AND server_time < ?2 \(ShardReader.partitionClause(partitions))
+            """)
+        bindRange(of: query, to: statement)
+        let extractor = JSONPathExtractor(paths: query.compositePaths)
+        var result = CountResult()
+        while try statement.step() {
+            let values = extractor.groupingKeys(from: statement.bytes(0))
+            guard query.admits(values) else { continue }
+            result.recordCount += 1
+            if !query.groupPaths.isEmpty { result.counts[CompositeKey.encode(Array(values.prefix(query.groupPaths.count))), default: 0] += 1 }
+        }
+        return result
+    }
+
+    /// The newest `limit` records in range, filtered or not: a record the filters exclude still
+    /// takes its place among the newest (`limit` means the N most recent records, then the
+    /// question), and is sent marked so the coordinator does the same across nodes.
+    func compositeNewest(_ query: CountQuery, limit: Int, partitions: [Int]?) throws(StorageError) -> [NewestRecord] {
+        let statement = try connection.uncachedStatement("""
+            SELECT server_time, id, body FROM records WHERE server_time >= ?1 AND server_time < ?2
+            \(ShardReader.partitionClause(partitions)) ORDER BY server_time DESC, id DESC LIMIT ?3
+            """)
+        bindRange(of: query, to: statement)
+        statement.bind(3, limit)
+        let extractor = JSONPathExtractor(paths: query.compositePaths)
+        var records: [NewestRecord] = []
+        while try statement.step() {
+            let values = extractor.groupingKeys(from: statement.bytes(2))
+            let admitted = query.admits(values)
+            let key: String?? = query.groupPaths.isEmpty ? .none : .some(CompositeKey.encode(Array(values.prefix(query.groupPaths.count))))
+            records.append(NewestRecord(serverTime: Timestamp(microseconds: statement.int(0)),
+                                        id: RecordID(bytes: Array(statement.bytes(1))), groupingKey: key, admitted: admitted))
+        }
+        return records
+    }
+
+    private func bindRange(of query: CountQuery, to statement: SQLiteStatement) {
+        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
+            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd)
+    }
+}

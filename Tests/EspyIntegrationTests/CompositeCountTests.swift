@@ -1,0 +1,129 @@
+import EspyTestKit
+import EspyTestRandom
+import Foundation
+import XCTest
+
+/// Several `group_by` paths, `where` / `where_not`, `top` and `order` on a real 6-node,
+/// 3-datacenter cluster: every node's rows equal the truth computed here from the records.
+final class CompositeCountTests: XCTestCase {
+    private var cluster: ClusterHarness!
+
+    override func setUp() { cluster = ClusterHarness() }
+
+    override func tearDown() {
+        cluster.tearDown(failed: (testRun?.failureCount ?? 0) > 0)
+    }
+
+    /// A path, how the test reads its value from a generated profile, and the values it takes.
+    private struct Dimension {
+        let path: String
+        let value: (ProfileGenerator.Profile) -> String?
+        let values: [String]
+    }
+
+    private let dimensions = [
+        Dimension(path: "python.version_info.0", value: { String($0.major) }, values: ["2", "3"]),
+        Dimension(path: "python$version_info$1", value: { String($0.minor) }, values: ["7", "8", "9", "10", "11", "12", "13"]),
+        Dimension(path: "uname.system", value: { $0.system }, values: ProfileGenerator.systems),
+        Dimension(path: "uname.machine", value: { $0.machine }, values: ProfileGenerator.machines),
+        Dimension(path: "linux_dist.codename", value: { _ in nil }, values: []),
+    ]
+
+    private typealias Row = (key: [String], count: Int)
+
+    /// The rows every node must answer, largest first then by key, as JSON gives them back.
+    private func truth(_ profiles: ArraySlice<ProfileGenerator.Profile>, groupBy: [Dimension],
+                       where conditions: [(Dimension, Set<String>)], whereNot exclusions: [(Dimension, Set<String>)]) -> [Row] {
+        var counts: [[String]: Int] = [:]
+        for profile in profiles {
+            guard conditions.allSatisfy({ $0.1.contains($0.0.value(profile) ?? "(missing)") }),
+                  exclusions.allSatisfy({ !$0.1.contains($0.0.value(profile) ?? "(missing)") }) else { continue }
+            counts[groupBy.map { $0.value(profile) ?? "(missing)" }, default: 0] += 1
+        }
+        return counts.map { (key: $0.key, count: $0.value) }
+            .sorted { $0.count != $1.count ? $0.count > $1.count : $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    private func rows(_ answer: [String: Any], paths: [String]) -> [Row] {
+        ((answer["rows"] as? [[String: Any]]) ?? []).map { row in
+            let key = row["key"] as? [String: String] ?? [:]
+            return (key: paths.map { key[$0] ?? "?" }, count: row["count"] as? Int ?? -1)
+        }
+    }
+
+    func testRandomQuestionsAreAnsweredExactly_andAlike_byEveryNode() throws {
+        let names = ["n1", "n2", "n3", "n4", "n5", "n6"]
+        try cluster.startCluster(names)
+        let profiles = ProfileGenerator.profiles(12_000, seed: 81)
+        try cluster.ingest(profiles[...], through: "n2", batch: 2_000)
+
+        var random = SplitMix64(seed: 82)
+        func pick<T>(_ items: [T], _ count: Int) -> [T] {
+            var pool = items, chosen: [T] = []
+            while chosen.count < count, !pool.isEmpty { chosen.append(pool.remove(at: Int(random.next() % UInt64(pool.count)))) }
+            return chosen
+        }
+        for round in 0..<12 {
+            let groupBy = pick(dimensions, 1 + Int(random.next() % 3))
+            let filtered = pick(dimensions.filter { !$0.values.isEmpty }, Int(random.next() % 3))
+            var conditions: [(Dimension, Set<String>)] = []
+            var exclusions: [(Dimension, Set<String>)] = []
+            var query = groupBy.map { "group_by=" + $0.path }
+            for (index, dimension) in filtered.enumerated() {
+                let values = Set(pick(dimension.values, 1 + Int(random.next() % 2)))
+                let name = index == 0 ? "where" : "where_not"
+                if index == 0 { conditions.append((dimension, values)) } else { exclusions.append((dimension, values)) }
+                query += values.sorted().map { "\(name)=\(dimension.path):\($0)" }
+            }
+            let expected = truth(profiles[...], groupBy: groupBy, where: conditions, whereNot: exclusions)
+            let text = query.joined(separator: "&").addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!
+            var first: String?
+            for name in names {
+                let (status, answer) = try cluster.count(at: name, text)
+                XCTAssertEqual(status, 200, "round \(round) at \(name): \(answer)")
+                let got = rows(answer, paths: groupBy.map(\.path))
+                XCTAssertEqual(got.map(\.key), expected.map(\.key), "round \(round) \(query) at \(name)")
+                XCTAssertEqual(got.map(\.count), expected.map(\.count), "round \(round) \(query) at \(name)")
+                XCTAssertEqual(answer["total"] as? Int, expected.reduce(0) { $0 + $1.count }, "round \(round) at \(name)")
+                let percents = (answer["rows"] as? [[String: Any]] ?? []).map { "\($0["percent"] ?? "-")" }
+                let rowsText = zip(got, percents).map { "\($0.key) \($0.count) \($1)" }.joined(separator: "; ")
+                if let first { XCTAssertEqual(rowsText, first, "round \(round): \(name) answered differently") } else { first = rowsText }
+            }
+        }
+
+        // Batches get one server_time each, later batches later: the newest 2,000 are the last
+        // batch, picked across nodes with the records the filter leaves out still in the running.
+        let lastBatch = profiles[10_000...].filter { $0.system == "Linux" }
+        for name in names {
+            let (_, newest) = try cluster.count(at: name, "limit=2000&where=uname.system:Linux&group_by=uname.machine")
+            XCTAssertEqual(newest["total"] as? Int, lastBatch.count, "at \(name): \(newest)")
+            XCTAssertEqual(newest["counts"] as? [String: Int], Dictionary(grouping: lastBatch, by: \.machine).mapValues(\.count), "at \(name)")
+        }
+    }
+
+    func testTopAddsAnOtherRow_orderVersionSortsMinorVersions_andBadParametersAreNamed() throws {
+        try cluster.startCluster(["n1", "n2", "n3"])
+        let profiles = ProfileGenerator.profiles(6_000, seed: 83)
+        try cluster.ingest(profiles[...], through: "n1", batch: 2_000)
+
+        let (_, topped) = try cluster.count(at: "n2", "group_by=python$version_info$1&top=3")
+        let rows = try XCTUnwrap(topped["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 4)
+        XCTAssertEqual(rows.last?["key"] as? String, "(other)")
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }, 6_000)
+        let percents = rows.map { ($0["percent"] as? NSNumber)?.doubleValue ?? -1 }
+        XCTAssertEqual(percents.reduce(0, +), 100, accuracy: 0.05)
+        XCTAssertEqual((topped["counts"] as? [String: Int])?.count, 7, "the seed's counts map keeps every key")
+
+        let (_, ordered) = try cluster.count(at: "n3", "group_by=python.version_info.1&order=version")
+        let minors = (ordered["rows"] as? [[String: Any]] ?? []).compactMap { ($0["key"] as? [String: String])?["python.version_info.1"] }
+        XCTAssertEqual(minors, ["7", "8", "9", "10", "11", "12", "13"])
+
+        for (query, parameter) in [("top=0", "top"), ("order=size", "order"), ("where=nocolon", "where"),
+                                   ("group_by=a&group_by=b&group_by=c&group_by=d&group_by=e", "group_by")] {
+            let (status, answer) = try cluster.count(at: "n1", query)
+            XCTAssertEqual(status, 400, query)
+            XCTAssertTrue((answer["error"] as? String ?? "").contains("'\(parameter)'"), "\(query): \(answer)")
+        }
+    }
+}
