@@ -1,23 +1,51 @@
 import Foundation
 
-/// Renders a `/v1/count` answer for people (aligned table) or spreadsheets (CSV), with each
-/// value's share of the records considered and a total row.
+/// Renders a `/v1/count` answer for people (aligned table, Markdown) or spreadsheets (CSV),
+/// with each row's share of the records counted and a total row.
 struct CountTable {
-    let groupedBy: String?
-    let rows: [(value: String, count: Int)]
+    /// The grouped paths, one column each; empty without a group-by.
+    let columns: [String]
+    /// One value per column.
+    let rows: [(values: [String], count: Int)]
     let missing: Int
+    /// The rows `top` cut, summed; nil when nothing was cut.
+    let other: Int?
     let total: Int
+    /// Read from `rows`, where "(missing)" stands for records without the path.
+    let isFromRows: Bool
 
     static let missingLabel = "(missing)"
+    static let otherLabel = "(other)"
     static let totalLabel = "total"
 
-    init(answer: [String: Any]) {
-        groupedBy = answer["grouped_by"] as? String
-        let counts = (answer["counts"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
-        rows = counts.map { (value: $0.key, count: $0.value) }
-            .sorted { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }
-        missing = answer["error_count"] as? Int ?? 0
-        total = answer["record_count"] as? Int ?? 0
+    /// One path without `top` or `order` reads the seed's `counts` and `error_count`, where a real
+    /// value "(missing)" stays apart from records without the path; anything else reads `rows`,
+    /// in the node's order, where `(missing)` in a column means records without that path.
+    init(answer: [String: Any], paths: [String], fromRows: Bool) {
+        columns = paths
+        total = answer["total"] as? Int ?? answer["record_count"] as? Int ?? 0
+        isFromRows = fromRows || paths.count > 1
+        guard isFromRows else {
+            let counts = (answer["counts"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+            rows = counts.map { (values: [$0.key], count: $0.value) }
+                .sorted { $0.count != $1.count ? $0.count > $1.count : $0.values[0] < $1.values[0] }
+            missing = answer["error_count"] as? Int ?? 0
+            other = nil
+            return
+        }
+        var rows: [(values: [String], count: Int)] = []
+        var other: Int?
+        for row in answer["rows"] as? [[String: Any]] ?? [] {
+            let count = row["count"] as? Int ?? 0
+            guard let key = row["key"] as? [String: Any] else {
+                other = count
+                continue
+            }
+            rows.append((paths.map { key[$0] as? String ?? CountTable.missingLabel }, count))
+        }
+        self.rows = rows
+        self.other = other
+        missing = 0
     }
 
     /// Hundredths of a percent of the total, rounded; nil when there is nothing to divide by.
@@ -32,11 +60,15 @@ struct CountTable {
         return "\(hundredths / 100).\(String(hundredths % 100).leftPadded(to: 2))"
     }
 
-    /// One row per value, then (missing) and total; `isSummary` marks the two computed rows.
-    private var lines: [(label: String, count: Int, isSummary: Bool)] {
-        var lines = rows.map { (label: CountTable.displayed($0.value), count: $0.count, isSummary: false) }
-        if missing > 0 { lines.append((CountTable.missingLabel, missing, true)) }
-        lines.append((CountTable.totalLabel, total, true))
+    /// One row per value, then (missing), (other) and total; `isSummary` marks the computed rows,
+    /// whose label stands in the first column.
+    private var lines: [(labels: [String], count: Int, isSummary: Bool)] {
+        let label = { (value: String) in self.isFromRows && value == CountTable.missingLabel ? value : CountTable.displayed(value) }
+        var lines = rows.map { (labels: $0.values.map(label), count: $0.count, isSummary: false) }
+        let blank = Array(repeating: "", count: max(columns.count - 1, 0))
+        if missing > 0 { lines.append(([CountTable.missingLabel] + blank, missing, true)) }
+        if let other { lines.append(([CountTable.otherLabel] + blank, other, true)) }
+        lines.append(([CountTable.totalLabel] + blank, total, true))
         return lines
     }
 
@@ -73,25 +105,40 @@ struct CountTable {
     }
 
     func table() -> String {
-        guard let groupedBy else { return "records: \(total)\n" }
-        let header = (groupedBy, "count", "percent")
-        let all = [header] + lines.map { ($0.label, String($0.count), percentDigits($0.count).map { $0 + "%" } ?? "-") }
-        let width0 = all.map(\.0.count).max() ?? 0
-        let width1 = all.map(\.1.count).max() ?? 0
-        let width2 = all.map(\.2.count).max() ?? 0
+        guard !columns.isEmpty else { return "records: \(total)\n" }
+        let all = [columns + ["count", "percent"]]
+            + lines.map { $0.labels + [String($0.count), percentDigits($0.count).map { $0 + "%" } ?? "-"] }
+        let widths = (0..<all[0].count).map { column in all.map { $0[column].count }.max() ?? 0 }
+        let labelColumns = columns.count
         return all.map { row in
-            row.0.rightPadded(to: width0) + "  " + row.1.leftPadded(to: width1, with: " ") + "  "
-                + row.2.leftPadded(to: width2, with: " ")
+            row.enumerated().map { column, text in
+                column < labelColumns ? text.rightPadded(to: widths[column]) : text.leftPadded(to: widths[column], with: " ")
+            }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
 
     /// Percent is a plain number (empty when there are no records), so spreadsheets can sum it.
     func csv() -> String {
-        guard let groupedBy else { return "records\n\(total)\n" }
-        let rows = [[CountTable.csvField(groupedBy), "count", "percent"]] + lines.map { line in
-            [line.isSummary ? line.label : CountTable.csvField(line.label), String(line.count), percentDigits(line.count) ?? ""]
+        guard !columns.isEmpty else { return "records\n\(total)\n" }
+        let rows = [columns.map(CountTable.csvField) + ["count", "percent"]] + lines.map { line in
+            (line.isSummary ? line.labels : line.labels.map(CountTable.csvField)) + [String(line.count), percentDigits(line.count) ?? ""]
         }
         return rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// A GitHub-flavoured Markdown table; `|` and `\` in values are escaped.
+    func markdown() -> String {
+        guard !columns.isEmpty else { return "| records |\n| ---: |\n| \(total) |\n" }
+        func cell(_ text: String) -> String {
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+                .replacingOccurrences(of: "\n", with: " ")
+        }
+        let header = "| " + (columns.map(cell) + ["count", "percent"]).joined(separator: " | ") + " |"
+        let rule = "| " + (columns.map { _ in "---" } + ["---:", "---:"]).joined(separator: " | ") + " |"
+        let body = lines.map { line in
+            "| " + (line.labels.map(cell) + [String(line.count), percentDigits(line.count).map { $0 + "%" } ?? "-"]).joined(separator: " | ") + " |"
+        }
+        return ([header, rule] + body).joined(separator: "\n") + "\n"
     }
 
     /// A text cell: a value a spreadsheet would run as a formula gets OWASP's `'` prefix

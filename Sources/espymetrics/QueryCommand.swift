@@ -31,19 +31,46 @@ struct CountCommand: ParsableCommand {
             503 rather than give low counts; --allow-partial accepts counts over the partitions \
             that answered, and says so on standard error.
 
+            With several --group-by paths, each row is one combination of values. --where and \
+            --where-not take PATH:VALUE (the value as the table shows it; (missing) for records \
+            without the path): the same path given twice means either value, different paths \
+            must all hold. --top N keeps the N largest rows and sums the rest as (other).
+
             Examples:
               espymetrics query count --group-by python.version_info.0
               espymetrics query count --group-by uname.system --since 2026-11-01 --until 2026-12-01
               espymetrics query count --group-by python.implementation --limit 10000 --format csv
+              espymetrics query count --group-by python.version_info.0 --group-by uname.machine \\
+                  --where uname.system:Linux --where-not python.version_info.0:2 --top 5
+              espymetrics query count --group-by python.version --order version --format markdown
               espymetrics query count --group-by uname.system --allow-partial
+              espymetrics query count --group-by uname.system --where uname.machine:arm64 --show-request
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, json, csv
+        case table, json, csv, markdown
     }
 
-    @Option(name: .customLong("group-by"), help: ArgumentHelp("Field path to group by.", valueName: "path"))
-    var groupBy: String?
+    enum Order: String, ExpressibleByArgument, CaseIterable {
+        case count, key, version
+    }
+
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Field path to group by; repeat (up to 4) to group by the combination.",
+                                                              valueName: "path"))
+    var groupBy: [String] = []
+
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only records whose value at PATH is VALUE; repeatable.", valueName: "path:value"))
+    var conditions: [String] = []
+
+    @Option(name: .customLong("where-not"), help: ArgumentHelp("Leave out records whose value at PATH is VALUE; repeatable.",
+                                                               valueName: "path:value"))
+    var exclusions: [String] = []
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only the N largest rows, plus (other) with the rest.", valueName: "n"))
+    var top: Int?
+
+    @Option(help: "Row order: count (largest first), key, or version (3.9 before 3.10).")
+    var order: Order?
 
     // Unconditional: "-1" is a value to refuse with a reason, not an unknown flag.
     @Option(parsing: .unconditional, help: ArgumentHelp("Count only the N most recent records.", valueName: "n"),
@@ -56,8 +83,11 @@ struct CountCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only records stored before this time (YYYY-MM-DD or RFC 3339).", valueName: "time"))
     var until: String?
 
-    @Option(help: "Output format: table, json (the node's answer) or csv.")
+    @Option(help: "Output format: table, json (the node's answer), csv or markdown.")
     var format: Format = .table
+
+    @Flag(name: .customLong("show-request"), help: "Print the HTTP request this would send, and send nothing.")
+    var showRequest = false
 
     @Flag(name: .customLong("allow-partial"),
           help: "Accept counts over the partitions that answered when some have no answering replica.")
@@ -75,8 +105,11 @@ struct CountCommand: ParsableCommand {
     }
 
     var target: String {
-        var parameters: [String] = []
-        if let groupBy { parameters.append("group_by=" + HTTPRequest.percentEncoded(groupBy)) }
+        var parameters = groupBy.map { "group_by=" + HTTPRequest.percentEncoded($0) }
+        parameters += conditions.map { "where=" + HTTPRequest.percentEncoded($0) }
+        parameters += exclusions.map { "where_not=" + HTTPRequest.percentEncoded($0) }
+        if let top { parameters.append("top=\(top)") }
+        if let order { parameters.append("order=\(order.rawValue)") }
         if let limit { parameters.append("limit=\(limit)") }
         if let since { parameters.append("since=" + HTTPRequest.percentEncoded(since)) }
         if let until { parameters.append("until=" + HTTPRequest.percentEncoded(until)) }
@@ -85,6 +118,9 @@ struct CountCommand: ParsableCommand {
     }
 
     func run() throws {
+        if showRequest {
+            return print("GET http://\(http)\(target)")
+        }
         let response: HTTPResponseParser.Response
         do {
             response = try NodeConnection(http: http).send(.get, target)
@@ -107,9 +143,14 @@ struct CountCommand: ParsableCommand {
         if let warning = CountCommand.partialWarning(answer) { printError(warning) }
         switch format {
         case .json: print(response.bodyText, terminator: response.bodyText.hasSuffix("\n") ? "" : "\n")
-        case .table: print(CountTable(answer: answer).table(), terminator: "")
-        case .csv: print(CountTable(answer: answer).csv(), terminator: "")
+        case .table: print(table(answer).table(), terminator: "")
+        case .csv: print(table(answer).csv(), terminator: "")
+        case .markdown: print(table(answer).markdown(), terminator: "")
         }
+    }
+
+    private func table(_ answer: [String: Any]) -> CountTable {
+        CountTable(answer: answer, paths: groupBy, fromRows: top != nil || order != nil)
     }
 
     /// Said on standard error, so that a table, CSV or JSON on standard output stays clean.

@@ -72,6 +72,33 @@ final class ImportAndQueryCommandTests: XCTestCase {
                        "percent is a number a spreadsheet can add up")
     }
 
+    func testSeveralPathsFiltersAndTop_asATable_markdownAndTheRequestItWouldSend() throws {
+        let records = [#"{"os":"linux","arch":"x86"}"#, #"{"os":"linux","arch":"x86"}"#, #"{"os":"linux","arch":"arm"}"#,
+                       #"{"os":"mac","arch":"arm"}"#, #"{"os":"win","arch":"x86"}"#, #"{"os":"linux"}"#]
+        let body = records.enumerated().map { #"{"n":\#($0.offset),"# + $0.element.dropFirst() }.joined(separator: "\n")
+        XCTAssertEqual(try node.request("POST", "/v1/import", body: Array(body.utf8)).status, 200)
+        let http = "127.0.0.1:\(node.httpPort)"
+        let table = try runEspyMetrics(["query", "count", "--group-by", "os", "--group-by", "arch", "--where-not", "os:win",
+                                        "--top", "2", "--http", http])
+        XCTAssertEqual(table.status, 0, table.output)
+        XCTAssertEqual(table.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) },
+                       [["os", "arch", "count", "percent"], ["linux", "x86", "2", "40.00%"], ["linux", "arm", "1", "20.00%"],
+                        ["(other)", "2", "40.00%"], ["total", "5", "100.00%"]])
+        let markdown = try runEspyMetrics(["query", "count", "--group-by", "arch", "--where", "os:linux", "--where", "os:mac",
+                                           "--order", "key", "--format", "markdown", "--http", http])
+        XCTAssertEqual(markdown.output, """
+            | arch | count | percent |
+            | --- | ---: | ---: |
+            | arm | 2 | 40.00% |
+            | x86 | 2 | 40.00% |
+            | (missing) | 1 | 20.00% |
+            | total | 5 | 100.00% |
+
+            """)
+        let request = try runEspyMetrics(["query", "count", "--group-by", "os", "--where", "arch:x86", "--show-request", "--http", http])
+        XCTAssertEqual(request.output, "GET http://\(http)/v1/count?group_by=os&where=arch%3Ax86\n")
+    }
+
     func testQueryReportsTheNodesErrorAndExitsOne() throws {
         let result = try runEspyMetrics(["query", "count", "--group-by", "a", "--since", "soon", "--http", "127.0.0.1:\(node.httpPort)"])
         XCTAssertEqual(result.status, 1)
