@@ -180,8 +180,8 @@ public final class V1API {
         let order: CountOrder
         do {
             let parameters = request.queryParameters
-            try QueryParameters.check(parameters, allowed: ["group_by", "where", "where_not", "top", "order", "limit", "since", "until",
-                                                            "allow_partial"],
+            try QueryParameters.check(parameters, allowed: ["group_by", "where", "where_not", "bucket", "top", "order", "limit",
+                                                            "since", "until", "allow_partial"],
                                       repeatable: ["group_by", "where", "where_not"])
             query = try CountQuery(parameters: parameters)
             allowPartial = try V1API.allowPartial(parameters)

@@ -8,46 +8,74 @@ public enum CountOrder: String, Sendable, CaseIterable {
 
 /// The rows of a count answer (`rows`): one per key, with its share of the total, ordered and
 /// cut to the `top` N plus an `(other)` row holding the rest, so shares still add up to 100.
+/// With `bucket`, rows come bucket by bucket, oldest first; order, top and shares apply within
+/// each bucket ("what share ran 2.7, per week").
 public struct CountRows {
     public struct Row: Equatable {
-        /// One value per `group_by` path; nil: records without the path.
+        /// The bucket's first day, with `bucket`.
+        public let bucket: String?
+        /// One value per `group_by` path; nil: records without the path. Empty for `(other)`.
         public let key: [String?]
         public let count: Int
+        /// The rest of its bucket beyond the top N.
+        public let isOther: Bool
 
-        public init(key: [String?], count: Int) {
+        public init(bucket: String? = nil, key: [String?], count: Int, isOther: Bool = false) {
+            self.bucket = bucket
             self.key = key
             self.count = count
+            self.isOther = isOther
         }
     }
 
     public let rows: [Row]
-    /// What the rows beyond the top N held together; nil when nothing was cut.
-    public let other: Int?
     public let total: Int
+    private let bucketTotals: [String: Int]
 
     public init(query: CountQuery, result: CountResult, top: Int?, order: CountOrder) {
         total = result.recordCount
-        var all: [Row]
-        if query.groupPaths.isEmpty {
-            all = [Row(key: [], count: result.recordCount)]
-        } else if query.isComposite {
-            all = result.counts.compactMap { key, count in CompositeKey.decode(key).map { Row(key: $0, count: count) } }
-        } else {
-            all = result.counts.map { Row(key: [$0.key], count: $0.value) }
+        var byBucket: [String?: [Row]] = [:]
+        if !query.isComposite {
+            var all = result.counts.map { Row(key: [$0.key], count: $0.value) }
             if result.missingCount > 0 { all.append(Row(key: [nil], count: result.missingCount)) }
-        }
-        all.sort(by: CountRows.largestFirst)
-        if let top, all.count > top {
-            other = all[top...].reduce(0) { $0 + $1.count }
-            all.removeSubrange(top...)
+            if query.groupPaths.isEmpty { all = [Row(key: [], count: result.recordCount)] }
+            byBucket[nil] = all
+        } else if query.groupPaths.isEmpty && query.bucket == nil {
+            byBucket[nil] = [Row(key: [], count: result.recordCount)]
         } else {
-            other = nil
+            for (text, count) in result.counts {
+                guard let values = CompositeKey.decode(text) else { continue }
+                let bucket = query.bucket == nil ? nil : values[0]
+                let key = query.bucket == nil ? values : Array(values.dropFirst())
+                byBucket[bucket, default: []].append(Row(bucket: bucket, key: key, count: count))
+            }
         }
-        switch order {
-        case .count: rows = all
-        case .key: rows = all.sorted { CountRows.precedes($0.key, $1.key, by: { $0 < $1 }) }
-        case .version: rows = all.sorted { CountRows.precedes($0.key, $1.key, by: VersionOrder.precedes) }
+        var totals: [String: Int] = [:]
+        var rows: [Row] = []
+        for bucket in byBucket.keys.sorted(by: { ($0 ?? "") < ($1 ?? "") }) {
+            var all = byBucket[bucket]!.sorted(by: CountRows.largestFirst)
+            if let bucket { totals[bucket] = all.reduce(0) { $0 + $1.count } }
+            var other: Row?
+            if let top, all.count > top {
+                other = Row(bucket: bucket, key: [], count: all[top...].reduce(0) { $0 + $1.count }, isOther: true)
+                all.removeSubrange(top...)
+            }
+            switch order {
+            case .count: break
+            case .key: all.sort { CountRows.precedes($0.key, $1.key, by: { $0 < $1 }) }
+            case .version: all.sort { CountRows.precedes($0.key, $1.key, by: VersionOrder.precedes) }
+            }
+            rows += all
+            if let other { rows.append(other) }
         }
+        self.rows = rows
+        bucketTotals = totals
+    }
+
+    /// What the rows beyond the top N held together (all buckets); nil when nothing was cut.
+    public var other: Int? {
+        let cut = rows.filter(\.isOther)
+        return cut.isEmpty ? nil : cut.reduce(0) { $0 + $1.count }
     }
 
     /// Largest first, ties by key, so answers are the same on every node.
@@ -65,28 +93,32 @@ public struct CountRows {
         return false
     }
 
-    /// Hundredths of a percent of the total, rounded to nearest.
-    public func share(_ count: Int) -> Int {
+    /// Hundredths of a percent of the total (of its bucket's total, with `bucket`), rounded to nearest.
+    public func share(_ row: Row) -> Int {
+        share(row.count, of: row.bucket.flatMap { bucketTotals[$0] } ?? total)
+    }
+
+    public func share(_ count: Int) -> Int { share(count, of: total) }
+
+    private func share(_ count: Int, of total: Int) -> Int {
         total == 0 ? 0 : (count * 10_000 + total / 2) / total
     }
 
     /// `rows` and `total` of the answer, keys named by the paths as the client spelled them.
     public func add(to answer: inout JSONObject, paths: [String]) {
-        var objects: [JSONObject] = rows.map { row in
-            var key = JSONObject()
-            for (path, value) in zip(paths, row.key) { key.add(path, value ?? CountFilter.missingText) }
+        let objects: [JSONObject] = rows.map { row in
             var object = JSONObject()
-            object.add("key", object: key)
+            if let bucket = row.bucket { object.add("bucket", bucket) }
+            if row.isOther {
+                object.add("key", CountRows.otherText)
+            } else {
+                var key = JSONObject()
+                for (path, value) in zip(paths, row.key) { key.add(path, value ?? CountFilter.missingText) }
+                object.add("key", object: key)
+            }
             object.add("count", row.count)
-            object.add("percent", hundredths: share(row.count))
+            object.add("percent", hundredths: share(row))
             return object
-        }
-        if let other {
-            var object = JSONObject()
-            object.add("key", CountRows.otherText)
-            object.add("count", other)
-            object.add("percent", hundredths: share(other))
-            objects.append(object)
         }
         answer.add("rows", array: objects)
         answer.add("total", total)

@@ -17,10 +17,20 @@ public struct CountQuery: Hashable, Sendable {
     public var groupPathTexts: [String] = []
     /// `where` and `where_not`: a record is counted only if every filter admits it.
     public var filters: [CountFilter] = []
+    /// `bucket`: rows per day, week or month of `server_time`, the bucket's first day first in
+    /// each composite key.
+    public var bucket: TimeBucket?
 
-    /// A question beyond the seed's (several paths, or filters): its counts are keyed by
-    /// `CompositeKey` and read by one pass over the records.
-    public var isComposite: Bool { groupPaths.count > 1 || !filters.isEmpty }
+    /// A question beyond the seed's (several paths, filters, or buckets): its counts are keyed
+    /// by `CompositeKey` and read by one pass over the records.
+    public var isComposite: Bool { groupPaths.count > 1 || !filters.isEmpty || bucket != nil }
+
+    /// The composite key of a record stamped `time` whose values at `compositePaths` are `values`.
+    public func compositeKey(_ values: [String?], bucketLabel: String?) -> String? {
+        let grouped = Array(values.prefix(groupPaths.count))
+        if let bucketLabel { return CompositeKey.encode([bucketLabel] + grouped) }
+        return groupPaths.isEmpty ? nil : CompositeKey.encode(grouped)
+    }
 
     /// Every path a composite count reads from a record: the grouped ones, then the filtered.
     public var compositePaths: [FieldPath] { groupPaths + filters.map(\.path) }
@@ -68,7 +78,13 @@ public struct CountQuery: Hashable, Sendable {
             throw QueryParameterError(parameter: "group_by", reason: "is given \(groupPaths.count) times; at most \(CountQuery.maxGroupPaths)")
         }
         filters = try CountFilter.filters(parameters)
-        if groupPaths.count == 1 && filters.isEmpty {
+        if let value = try QueryParameters.value("bucket", in: parameters) {
+            guard let bucket = TimeBucket(rawValue: value) else {
+                throw QueryParameterError(parameter: "bucket", reason: "must be day, week or month, got '\(value)'")
+            }
+            self.bucket = bucket
+        }
+        if groupPaths.count == 1 && filters.isEmpty && bucket == nil {
             groupBy = groupPaths[0]
             groupByText = groupPathTexts[0]
         }

@@ -81,7 +81,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     // Howard Hinnant's days_from_civil / civil_from_days: exact for the proleptic Gregorian calendar.
-    static func days(fromCivilYear year: Int64, month: Int64, day: Int64) -> Int64 {
+    public static func days(fromCivilYear year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = floorDivide(y, 400)
         let yearOfEra = y - era * 400

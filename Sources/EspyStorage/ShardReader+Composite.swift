@@ -10,16 +10,18 @@ extension ShardReader {
             return CountResult(newest: try compositeNewest(query, limit: limit, partitions: partitions))
         }
         let statement = try connection.uncachedStatement("""
-            SELECT body FROM records WHERE server_time >= ?1 AND server_time < ?2 \(ShardReader.partitionClause(partitions))
+            SELECT server_time, body FROM records WHERE server_time >= ?1 AND server_time < ?2 \(ShardReader.partitionClause(partitions))
             """)
         bindRange(of: query, to: statement)
         let extractor = JSONPathExtractor(paths: query.compositePaths)
+        var labeller = query.bucket.map(TimeBucketLabeller.init)
         var result = CountResult()
         while try statement.step() {
-            let values = extractor.groupingKeys(from: statement.bytes(0))
+            let values = extractor.groupingKeys(from: statement.bytes(1))
             guard query.admits(values) else { continue }
             result.recordCount += 1
-            if !query.groupPaths.isEmpty { result.counts[CompositeKey.encode(Array(values.prefix(query.groupPaths.count))), default: 0] += 1 }
+            let label = labeller?.label(of: Timestamp(microseconds: statement.int(0)))
+            if let key = query.compositeKey(values, bucketLabel: label) { result.counts[key, default: 0] += 1 }
         }
         return result
     }
@@ -35,13 +37,14 @@ extension ShardReader {
         bindRange(of: query, to: statement)
         statement.bind(3, limit)
         let extractor = JSONPathExtractor(paths: query.compositePaths)
+        var labeller = query.bucket.map(TimeBucketLabeller.init)
         var records: [NewestRecord] = []
         while try statement.step() {
             let values = extractor.groupingKeys(from: statement.bytes(2))
-            let admitted = query.admits(values)
-            let key: String?? = query.groupPaths.isEmpty ? .none : .some(CompositeKey.encode(Array(values.prefix(query.groupPaths.count))))
-            records.append(NewestRecord(serverTime: Timestamp(microseconds: statement.int(0)),
-                                        id: RecordID(bytes: Array(statement.bytes(1))), groupingKey: key, admitted: admitted))
+            let time = Timestamp(microseconds: statement.int(0))
+            let key = query.compositeKey(values, bucketLabel: labeller?.label(of: time))
+            records.append(NewestRecord(serverTime: time, id: RecordID(bytes: Array(statement.bytes(1))),
+                                        groupingKey: key.map { .some($0) } ?? .none, admitted: query.admits(values)))
         }
         return records
     }

@@ -3,13 +3,12 @@ import Foundation
 /// Renders a `/v1/count` answer for people (aligned table, Markdown) or spreadsheets (CSV),
 /// with each row's share of the records counted and a total row.
 struct CountTable {
-    /// The grouped paths, one column each; empty without a group-by.
+    /// The grouped paths, one column each (after `bucket`, with buckets); empty without a group-by.
     let columns: [String]
-    /// One value per column.
-    let rows: [(values: [String], count: Int)]
+    /// One value per column; the node's share in hundredths of a percent, when it gave one;
+    /// whether the row is an `(other)` row.
+    let rows: [(values: [String], count: Int, hundredths: Int?, isOther: Bool)]
     let missing: Int
-    /// The rows `top` cut, summed; nil when nothing was cut.
-    let other: Int?
     let total: Int
     /// Read from `rows`, where "(missing)" stands for records without the path.
     let isFromRows: Bool
@@ -22,29 +21,28 @@ struct CountTable {
     /// value "(missing)" stays apart from records without the path; anything else reads `rows`,
     /// in the node's order, where `(missing)` in a column means records without that path.
     init(answer: [String: Any], paths: [String], fromRows: Bool) {
-        columns = paths
         total = answer["total"] as? Int ?? answer["record_count"] as? Int ?? 0
-        isFromRows = fromRows || paths.count > 1
+        let answerRows = answer["rows"] as? [[String: Any]] ?? []
+        let bucketed = answerRows.contains { $0["bucket"] != nil }
+        columns = (bucketed ? ["bucket"] : []) + paths
+        isFromRows = fromRows || paths.count > 1 || bucketed
         guard isFromRows else {
             let counts = (answer["counts"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
-            rows = counts.map { (values: [$0.key], count: $0.value) }
+            rows = counts.map { (values: [$0.key], count: $0.value, hundredths: nil, isOther: false) }
                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.values[0] < $1.values[0] }
             missing = answer["error_count"] as? Int ?? 0
-            other = nil
             return
         }
-        var rows: [(values: [String], count: Int)] = []
-        var other: Int?
-        for row in answer["rows"] as? [[String: Any]] ?? [] {
+        rows = answerRows.map { row in
             let count = row["count"] as? Int ?? 0
+            let hundredths = (row["percent"] as? NSNumber).map { Int(($0.doubleValue * 100).rounded()) }
+            let bucket = bucketed ? [row["bucket"] as? String ?? ""] : []
             guard let key = row["key"] as? [String: Any] else {
-                other = count
-                continue
+                let label = paths.isEmpty ? [] : [CountTable.otherLabel] + Array(repeating: "", count: paths.count - 1)
+                return (bucket + label, count, hundredths, true)
             }
-            rows.append((paths.map { key[$0] as? String ?? CountTable.missingLabel }, count))
+            return (bucket + paths.map { key[$0] as? String ?? CountTable.missingLabel }, count, hundredths, false)
         }
-        self.rows = rows
-        self.other = other
         missing = 0
     }
 
@@ -56,19 +54,24 @@ struct CountTable {
 
     /// "66.67": the digits both forms show.
     private func percentDigits(_ count: Int) -> String? {
-        guard let hundredths = hundredths(count) else { return nil }
-        return "\(hundredths / 100).\(String(hundredths % 100).leftPadded(to: 2))"
+        hundredths(count).map(CountTable.percentText)
     }
 
-    /// One row per value, then (missing), (other) and total; `isSummary` marks the computed rows,
-    /// whose label stands in the first column.
-    private var lines: [(labels: [String], count: Int, isSummary: Bool)] {
+    private static func percentText(_ hundredths: Int) -> String {
+        "\(hundredths / 100).\(String(hundredths % 100).leftPadded(to: 2))"
+    }
+
+    /// One row per value, then (missing) and total; `isSummary` marks the computed rows (and the
+    /// node's `(other)` rows), whose labels are shown as they are.
+    private var lines: [(labels: [String], count: Int, percent: String?, isSummary: Bool)] {
         let label = { (value: String) in self.isFromRows && value == CountTable.missingLabel ? value : CountTable.displayed(value) }
-        var lines = rows.map { (labels: $0.values.map(label), count: $0.count, isSummary: false) }
+        var lines = rows.map { row in
+            (labels: row.isOther ? row.values : row.values.map(label), count: row.count,
+             percent: row.hundredths.map(CountTable.percentText) ?? percentDigits(row.count), isSummary: row.isOther)
+        }
         let blank = Array(repeating: "", count: max(columns.count - 1, 0))
-        if missing > 0 { lines.append(([CountTable.missingLabel] + blank, missing, true)) }
-        if let other { lines.append(([CountTable.otherLabel] + blank, other, true)) }
-        lines.append(([CountTable.totalLabel] + blank, total, true))
+        if missing > 0 { lines.append(([CountTable.missingLabel] + blank, missing, percentDigits(missing), true)) }
+        lines.append(([CountTable.totalLabel] + blank, total, percentDigits(total), true))
         return lines
     }
 
@@ -107,7 +110,7 @@ struct CountTable {
     func table() -> String {
         guard !columns.isEmpty else { return "records: \(total)\n" }
         let all = [columns + ["count", "percent"]]
-            + lines.map { $0.labels + [String($0.count), percentDigits($0.count).map { $0 + "%" } ?? "-"] }
+            + lines.map { $0.labels + [String($0.count), $0.percent.map { $0 + "%" } ?? "-"] }
         let widths = (0..<all[0].count).map { column in all.map { $0[column].count }.max() ?? 0 }
         let labelColumns = columns.count
         return all.map { row in
@@ -121,7 +124,7 @@ struct CountTable {
     func csv() -> String {
         guard !columns.isEmpty else { return "records\n\(total)\n" }
         let rows = [columns.map(CountTable.csvField) + ["count", "percent"]] + lines.map { line in
-            (line.isSummary ? line.labels : line.labels.map(CountTable.csvField)) + [String(line.count), percentDigits(line.count) ?? ""]
+            (line.isSummary ? line.labels : line.labels.map(CountTable.csvField)) + [String(line.count), line.percent ?? ""]
         }
         return rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
     }
@@ -136,7 +139,7 @@ struct CountTable {
         let header = "| " + (columns.map(cell) + ["count", "percent"]).joined(separator: " | ") + " |"
         let rule = "| " + (columns.map { _ in "---" } + ["---:", "---:"]).joined(separator: " | ") + " |"
         let body = lines.map { line in
-            "| " + (line.labels.map(cell) + [String(line.count), percentDigits(line.count).map { $0 + "%" } ?? "-"]).joined(separator: " | ") + " |"
+            "| " + (line.labels.map(cell) + [String(line.count), line.percent.map { $0 + "%" } ?? "-"]).joined(separator: " | ") + " |"
         }
         return ([header, rule] + body).joined(separator: "\n") + "\n"
     }

@@ -72,6 +72,13 @@ struct CountCommand: ParsableCommand {
     @Option(help: "Row order: count (largest first), key, or version (3.9 before 3.10).")
     var order: Order?
 
+    @Option(help: "Rows per day, week (from Monday) or month of the time records were stored, oldest first.")
+    var bucket: Bucket?
+
+    enum Bucket: String, ExpressibleByArgument, CaseIterable {
+        case day, week, month
+    }
+
     // Unconditional: "-1" is a value to refuse with a reason, not an unknown flag.
     @Option(parsing: .unconditional, help: ArgumentHelp("Count only the N most recent records.", valueName: "n"),
             transform: { try CountCommand.parseLimit($0) })
@@ -108,6 +115,7 @@ struct CountCommand: ParsableCommand {
         var parameters = groupBy.map { "group_by=" + HTTPRequest.percentEncoded($0) }
         parameters += conditions.map { "where=" + HTTPRequest.percentEncoded($0) }
         parameters += exclusions.map { "where_not=" + HTTPRequest.percentEncoded($0) }
+        if let bucket { parameters.append("bucket=\(bucket.rawValue)") }
         if let top { parameters.append("top=\(top)") }
         if let order { parameters.append("order=\(order.rawValue)") }
         if let limit { parameters.append("limit=\(limit)") }
@@ -150,7 +158,7 @@ struct CountCommand: ParsableCommand {
     }
 
     private func table(_ answer: [String: Any]) -> CountTable {
-        CountTable(answer: answer, paths: groupBy, fromRows: top != nil || order != nil)
+        CountTable(answer: answer, paths: groupBy, fromRows: top != nil || order != nil || bucket != nil)
     }
 
     /// Said on standard error, so that a table, CSV or JSON on standard output stays clean.

@@ -26,10 +26,10 @@ final class CountRowsTests: XCTestCase {
     func testTopKeepsTheLargest_andOtherHoldsTheRest_soSharesAddUpTo100() {
         let (query, result) = composite([(["a", "x"], 50), (["b", "x"], 30), (["c", "y"], 15), (["d", nil], 5)])
         let rows = CountRows(query: query, result: result, top: 2, order: .count)
-        XCTAssertEqual(rows.rows.map(\.key), [["a", "x"], ["b", "x"]])
+        XCTAssertEqual(rows.rows.filter { !$0.isOther }.map(\.key), [["a", "x"], ["b", "x"]])
         XCTAssertEqual(rows.other, 20)
         XCTAssertEqual(rows.total, 100)
-        XCTAssertEqual(rows.rows.map { rows.share($0.count) } + [rows.share(rows.other!)], [5000, 3000, 2000])
+        XCTAssertEqual(rows.rows.map { rows.share($0) }, [5000, 3000, 2000])
         XCTAssertNil(CountRows(query: query, result: result, top: 4, order: .count).other, "nothing cut, no (other)")
     }
 
@@ -50,9 +50,27 @@ final class CountRowsTests: XCTestCase {
 
     func testTopPicksByCountThenOrdersByKeyOrVersion() {
         let (query, result) = composite([(["3.10"], 40), (["3.9"], 30), (["2.7"], 20), (["3.13"], 10)], paths: 1)
-        XCTAssertEqual(CountRows(query: query, result: result, top: 3, order: .key).rows.map(\.key), [["2.7"], ["3.10"], ["3.9"]])
+        XCTAssertEqual(CountRows(query: query, result: result, top: 3, order: .key).rows.map(\.key), [["2.7"], ["3.10"], ["3.9"], []])
         XCTAssertEqual(CountRows(query: query, result: result, top: nil, order: .version).rows.map(\.key),
                        [["2.7"], ["3.9"], ["3.10"], ["3.13"]])
+    }
+
+    func testBucketsComeOldestFirst_andTopAndSharesApplyWithinEach() {
+        var query = CountQuery()
+        query.groupPaths = [try! FieldPath(parsing: "v")]
+        query.groupPathTexts = ["v"]
+        query.bucket = .week
+        var result = CountResult()
+        for (week, value, count) in [("2026-11-30", "3", 30), ("2026-11-30", "2", 10), ("2026-11-23", "3", 5),
+                                     ("2026-11-23", "2", 3), ("2026-11-23", nil, 2)] as [(String, String?, Int)] {
+            result.counts[CompositeKey.encode([week, value])] = count
+            result.recordCount += count
+        }
+        let rows = CountRows(query: query, result: result, top: 1, order: .count)
+        XCTAssertEqual(rows.rows, [.init(bucket: "2026-11-23", key: ["3"], count: 5), .init(bucket: "2026-11-23", key: [], count: 5, isOther: true),
+                                   .init(bucket: "2026-11-30", key: ["3"], count: 30), .init(bucket: "2026-11-30", key: [], count: 10, isOther: true)])
+        XCTAssertEqual(rows.rows.map { rows.share($0) }, [5000, 5000, 7500, 2500], "shares of each week's records")
+        XCTAssertEqual(rows.total, 50)
     }
 
     func testVersionOrderReadsNumbersAsNumbers() {

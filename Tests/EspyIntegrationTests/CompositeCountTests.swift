@@ -91,6 +91,29 @@ final class CompositeCountTests: XCTestCase {
             }
         }
 
+        // The trend view: records with kept server times over three weeks of January 2026, where
+        // 2026-01-01 (a Thursday) falls in the ISO week that starts on 2025-12-29.
+        var history: [(day: Int, system: String)] = []
+        for index in 0..<3_000 { history.append((1 + index % 21, ProfileGenerator.systems[index % 3])) }
+        let lines = history.enumerated().map { index, record in
+            #"{"n":\#(index),"uname":{"system":"\#(record.system)"},"server_time":"2026-01-\#(String(format: "%02d", record.day)) 12:00:00.000000"}"#
+        }
+        XCTAssertEqual(try cluster["n3"].request("POST", "/v1/import?keep_server_time=true", body: Array(lines.joined(separator: "\n").utf8)).status, 200)
+        func week(_ day: Int) -> String { ["2025-12-29", "2026-01-05", "2026-01-12", "2026-01-19"][(day + 2) / 7] }  // Jan 5 is a Monday
+        let linux = history.filter { $0.system != "Windows" }
+        let expectedWeeks = Dictionary(grouping: linux, by: { week($0.day) + " " + $0.system }).mapValues(\.count)
+        for name in ["n1", "n6"] {
+            let (status, trend) = try cluster.count(at: name, "since=2026-01-01&until=2026-02-01&bucket=week&group_by=uname.system&where_not=uname.system:Windows")
+            XCTAssertEqual(status, 200, "\(trend)")
+            let rows = trend["rows"] as? [[String: Any]] ?? []
+            var got: [String: Int] = [:]
+            for row in rows { got["\(row["bucket"] ?? "?") \((row["key"] as? [String: String])?["uname.system"] ?? "?")"] = row["count"] as? Int }
+            XCTAssertEqual(got, expectedWeeks, "at \(name)")
+            let buckets = rows.compactMap { $0["bucket"] as? String }
+            XCTAssertEqual(buckets, buckets.sorted(), "oldest week first")
+            XCTAssertEqual(trend["total"] as? Int, linux.count)
+        }
+
         // Batches get one server_time each, later batches later: the newest 2,000 are the last
         // batch, picked across nodes with the records the filter leaves out still in the running.
         let lastBatch = profiles[10_000...].filter { $0.system == "Linux" }
