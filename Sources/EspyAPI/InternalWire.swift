@@ -43,7 +43,8 @@ public enum InternalWire {
         return partitions
     }
 
-    /// A partial count: `{"record_count":N,"error_count":M,"counts":{key:n}}`.
+    /// A partial count: `{"record_count":N,"error_count":M,"counts":{key:n}}`, and with
+    /// `distinct` each key's sketch in base64 (`"distinct":{key:"..."}`).
     static func encode(_ result: CountResult) -> [UInt8] {
         var counts = JSONObject()
         for (key, n) in result.counts { counts.add(key, n) }
@@ -51,6 +52,11 @@ public enum InternalWire {
         answer.add("record_count", result.recordCount)
         answer.add("error_count", result.missingCount)
         answer.add("counts", object: counts)
+        if !result.distinct.isEmpty {
+            var sketches = JSONObject()
+            for (key, sketch) in result.distinct { sketches.add(key, Data(sketch.bytes).base64EncodedString()) }
+            answer.add("distinct", object: sketches)
+        }
         return answer.body
     }
 
@@ -58,7 +64,12 @@ public enum InternalWire {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
               let records = object["record_count"] as? Int, let missing = object["error_count"] as? Int,
               let counts = object["counts"] as? [String: Int] else { return nil }
-        return CountResult(recordCount: records, counts: counts, missingCount: missing)
+        var result = CountResult(recordCount: records, counts: counts, missingCount: missing)
+        for (key, text) in object["distinct"] as? [String: String] ?? [:] {
+            guard let bytes = Data(base64Encoded: text), let sketch = DistinctSketch(bytes: bytes) else { return nil }
+            result.distinct[key] = sketch
+        }
+        return result
     }
 
     /// A node's newest records, one per line: `<server_time µs> <id hex> <grouping>`, where the

@@ -180,7 +180,7 @@ public final class V1API {
         let order: CountOrder
         do {
             let parameters = request.queryParameters
-            try QueryParameters.check(parameters, allowed: ["group_by", "where", "where_not", "bucket", "top", "order", "limit",
+            try QueryParameters.check(parameters, allowed: ["group_by", "where", "where_not", "bucket", "distinct", "top", "order", "limit",
                                                             "since", "until", "allow_partial"],
                                       repeatable: ["group_by", "where", "where_not"])
             query = try CountQuery(parameters: parameters)
@@ -269,6 +269,7 @@ public final class V1API {
             answer.add("record_count", result.recordCount)
         }
         rows.add(to: &answer, paths: query.groupPathTexts)
+        if let distinct = query.distinctText { answer.add("distinct_of", distinct) }
         answer.add("coverage", object: coverage.json)
         return answer.body
     }

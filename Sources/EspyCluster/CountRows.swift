@@ -19,12 +19,15 @@ public struct CountRows {
         public let count: Int
         /// The rest of its bucket beyond the top N.
         public let isOther: Bool
+        /// With `distinct`: the distinct values among the row's records.
+        public let distinct: DistinctSketch?
 
-        public init(bucket: String? = nil, key: [String?], count: Int, isOther: Bool = false) {
+        public init(bucket: String? = nil, key: [String?], count: Int, isOther: Bool = false, distinct: DistinctSketch? = nil) {
             self.bucket = bucket
             self.key = key
             self.count = count
             self.isOther = isOther
+            self.distinct = distinct
         }
     }
 
@@ -41,13 +44,15 @@ public struct CountRows {
             if query.groupPaths.isEmpty { all = [Row(key: [], count: result.recordCount)] }
             byBucket[nil] = all
         } else if query.groupPaths.isEmpty && query.bucket == nil {
-            byBucket[nil] = [Row(key: [], count: result.recordCount)]
+            let sketch = query.distinct == nil ? nil : result.distinct[""] ?? DistinctSketch()
+            byBucket[nil] = [Row(key: [], count: result.recordCount, distinct: sketch)]
         } else {
             for (text, count) in result.counts {
                 guard let values = CompositeKey.decode(text) else { continue }
                 let bucket = query.bucket == nil ? nil : values[0]
                 let key = query.bucket == nil ? values : Array(values.dropFirst())
-                byBucket[bucket, default: []].append(Row(bucket: bucket, key: key, count: count))
+                let sketch = query.distinct == nil ? nil : result.distinct[text] ?? DistinctSketch()
+                byBucket[bucket, default: []].append(Row(bucket: bucket, key: key, count: count, distinct: sketch))
             }
         }
         var totals: [String: Int] = [:]
@@ -57,7 +62,9 @@ public struct CountRows {
             if let bucket { totals[bucket] = all.reduce(0) { $0 + $1.count } }
             var other: Row?
             if let top, all.count > top {
-                other = Row(bucket: bucket, key: [], count: all[top...].reduce(0) { $0 + $1.count }, isOther: true)
+                let cut = all[top...]
+                let sketch = query.distinct == nil ? nil : cut.reduce(into: DistinctSketch()) { $0.merge($1.distinct ?? DistinctSketch()) }
+                other = Row(bucket: bucket, key: [], count: cut.reduce(0) { $0 + $1.count }, isOther: true, distinct: sketch)
                 all.removeSubrange(top...)
             }
             switch order {
@@ -118,10 +125,15 @@ public struct CountRows {
             }
             object.add("count", row.count)
             object.add("percent", hundredths: share(row))
+            if let distinct = row.distinct { object.add("distinct", distinct.count) }
             return object
         }
         answer.add("rows", array: objects)
         answer.add("total", total)
+        if rows.contains(where: { $0.distinct != nil }) {
+            // Exact counts are exact; a HyperLogLog's relative standard error is 0.81 %, stated as 1 %.
+            answer.add("distinct_error", hundredths: rows.allSatisfy { $0.distinct?.isExact ?? true } ? 0 : 1)
+        }
     }
 
     static let otherText = "(other)"

@@ -206,6 +206,7 @@ extension ClusterCoordinator {
             for (name, value) in filter.parameters { parameters.append(name + "=" + HTTPRequest.percentEncoded(value)) }
         }
         if let bucket = query.bucket { parameters.append("bucket=" + bucket.rawValue) }
+        if let distinct = query.distinct { parameters.append("distinct=" + HTTPRequest.percentEncoded(distinct.description)) }
         if let limit = query.limit { parameters.append("limit=\(limit)") }
         if let since = query.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
         if let until = query.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }

@@ -20,10 +20,13 @@ public struct CountQuery: Hashable, Sendable {
     /// `bucket`: rows per day, week or month of `server_time`, the bucket's first day first in
     /// each composite key.
     public var bucket: TimeBucket?
+    /// `distinct=PATH`: each row also counts the distinct values of PATH among its records.
+    public var distinct: FieldPath?
+    public var distinctText: String?
 
     /// A question beyond the seed's (several paths, filters, or buckets): its counts are keyed
     /// by `CompositeKey` and read by one pass over the records.
-    public var isComposite: Bool { groupPaths.count > 1 || !filters.isEmpty || bucket != nil }
+    public var isComposite: Bool { groupPaths.count > 1 || !filters.isEmpty || bucket != nil || distinct != nil }
 
     /// The composite key of a record stamped `time` whose values at `compositePaths` are `values`.
     public func compositeKey(_ values: [String?], bucketLabel: String?) -> String? {
@@ -33,7 +36,7 @@ public struct CountQuery: Hashable, Sendable {
     }
 
     /// Every path a composite count reads from a record: the grouped ones, then the filtered.
-    public var compositePaths: [FieldPath] { groupPaths + filters.map(\.path) }
+    public var compositePaths: [FieldPath] { groupPaths + filters.map(\.path) + (distinct.map { [$0] } ?? []) }
 
     /// Whether a record whose values at `compositePaths` are `values` is counted.
     public func admits(_ values: [String?]) -> Bool {
@@ -84,6 +87,10 @@ public struct CountQuery: Hashable, Sendable {
             }
             self.bucket = bucket
         }
+        if let value = try QueryParameters.value("distinct", in: parameters) {
+            distinct = try CountQuery.path("distinct", value)
+            distinctText = value
+        }
         if groupPaths.count == 1 && filters.isEmpty && bucket == nil {
             groupBy = groupPaths[0]
             groupByText = groupPathTexts[0]
@@ -96,6 +103,9 @@ public struct CountQuery: Hashable, Sendable {
         }
         if let value = try QueryParameters.value("since", in: parameters) { since = try CountQuery.time("since", value) }
         if let value = try QueryParameters.value("until", in: parameters) { until = try CountQuery.time("until", value) }
+        if distinct != nil, limit != nil {
+            throw QueryParameterError(parameter: "distinct", reason: "cannot be combined with limit yet")
+        }
         if let since, let until, until < since {
             throw QueryParameterError(parameter: "until", reason: "is before since")
         }

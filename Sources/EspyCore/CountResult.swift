@@ -7,6 +7,9 @@ public struct CountResult: Equatable, Sendable {
     public var counts: [String: Int]
     /// Records that lack the grouped path.
     public var missingCount: Int
+    /// With `distinct=PATH`: the distinct values of PATH per key of `counts` ("" without a
+    /// group-by or bucket).
+    public var distinct: [String: DistinctSketch] = [:]
 
     public init(recordCount: Int = 0, counts: [String: Int] = [:], missingCount: Int = 0) {
         self.recordCount = recordCount
@@ -18,6 +21,7 @@ public struct CountResult: Equatable, Sendable {
         recordCount += other.recordCount
         missingCount += other.missingCount
         counts.merge(other.counts, uniquingKeysWith: +)
+        for (key, sketch) in other.distinct { distinct[key, default: DistinctSketch()].merge(sketch) }
     }
 
     /// Groups largest first, ties by key, so answers are stable and read like a leaderboard.

@@ -21,7 +21,11 @@ extension ShardReader {
             guard query.admits(values) else { continue }
             result.recordCount += 1
             let label = labeller?.label(of: Timestamp(microseconds: statement.int(0)))
-            if let key = query.compositeKey(values, bucketLabel: label) { result.counts[key, default: 0] += 1 }
+            let key = query.compositeKey(values, bucketLabel: label)
+            if let key { result.counts[key, default: 0] += 1 }
+            if query.distinct != nil, let value = values[values.count - 1] {
+                result.distinct[key ?? "", default: DistinctSketch()].insert(value)
+            }
         }
         return result
     }

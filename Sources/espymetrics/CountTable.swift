@@ -8,6 +8,8 @@ struct CountTable {
     /// One value per column; the node's share in hundredths of a percent, when it gave one;
     /// whether the row is an `(other)` row.
     let rows: [(values: [String], count: Int, hundredths: Int?, isOther: Bool)]
+    /// With `--distinct`: each row's distinct values, in `rows` order.
+    let distinct: [Int?]?
     let missing: Int
     let total: Int
     /// Read from `rows`, where "(missing)" stands for records without the path.
@@ -25,14 +27,16 @@ struct CountTable {
         let answerRows = answer["rows"] as? [[String: Any]] ?? []
         let bucketed = answerRows.contains { $0["bucket"] != nil }
         columns = (bucketed ? ["bucket"] : []) + paths
-        isFromRows = fromRows || paths.count > 1 || bucketed
+        isFromRows = fromRows || paths.count > 1 || bucketed || answer["distinct_of"] != nil
         guard isFromRows else {
             let counts = (answer["counts"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
             rows = counts.map { (values: [$0.key], count: $0.value, hundredths: nil, isOther: false) }
                 .sorted { $0.count != $1.count ? $0.count > $1.count : $0.values[0] < $1.values[0] }
             missing = answer["error_count"] as? Int ?? 0
+            distinct = nil
             return
         }
+        distinct = answer["distinct_of"] == nil ? nil : answerRows.map { $0["distinct"] as? Int }
         rows = answerRows.map { row in
             let count = row["count"] as? Int ?? 0
             let hundredths = (row["percent"] as? NSNumber).map { Int(($0.doubleValue * 100).rounded()) }
@@ -63,17 +67,21 @@ struct CountTable {
 
     /// One row per value, then (missing) and total; `isSummary` marks the computed rows (and the
     /// node's `(other)` rows), whose labels are shown as they are.
-    private var lines: [(labels: [String], count: Int, percent: String?, isSummary: Bool)] {
+    private var lines: [(labels: [String], count: Int, percent: String?, extra: [String], isSummary: Bool)] {
         let label = { (value: String) in self.isFromRows && value == CountTable.missingLabel ? value : CountTable.displayed(value) }
-        var lines = rows.map { row in
+        var lines = rows.enumerated().map { index, row in
             (labels: row.isOther ? row.values : row.values.map(label), count: row.count,
-             percent: row.hundredths.map(CountTable.percentText) ?? percentDigits(row.count), isSummary: row.isOther)
+             percent: row.hundredths.map(CountTable.percentText) ?? percentDigits(row.count),
+             extra: distinct.map { [$0[index].map(String.init) ?? ""] } ?? [], isSummary: row.isOther)
         }
         let blank = Array(repeating: "", count: max(columns.count - 1, 0))
-        if missing > 0 { lines.append(([CountTable.missingLabel] + blank, missing, percentDigits(missing), true)) }
-        lines.append(([CountTable.totalLabel] + blank, total, percentDigits(total), true))
+        let noExtra = distinct == nil ? [] : [""]
+        if missing > 0 { lines.append(([CountTable.missingLabel] + blank, missing, percentDigits(missing), noExtra, true)) }
+        lines.append(([CountTable.totalLabel] + blank, total, percentDigits(total), noExtra, true))
         return lines
     }
+
+    private var extraColumns: [String] { distinct == nil ? [] : ["distinct"] }
 
     /// A value as the first column shows it: as it is, unless it could be mistaken for a summary
     /// row, would be invisible (empty), or would break the layout (a line break or another
@@ -109,8 +117,8 @@ struct CountTable {
 
     func table() -> String {
         guard !columns.isEmpty else { return "records: \(total)\n" }
-        let all = [columns + ["count", "percent"]]
-            + lines.map { $0.labels + [String($0.count), $0.percent.map { $0 + "%" } ?? "-"] }
+        let all = [columns + ["count", "percent"] + extraColumns]
+            + lines.map { $0.labels + [String($0.count), $0.percent.map { $0 + "%" } ?? "-"] + $0.extra }
         let widths = (0..<all[0].count).map { column in all.map { $0[column].count }.max() ?? 0 }
         let labelColumns = columns.count
         return all.map { row in
@@ -123,8 +131,8 @@ struct CountTable {
     /// Percent is a plain number (empty when there are no records), so spreadsheets can sum it.
     func csv() -> String {
         guard !columns.isEmpty else { return "records\n\(total)\n" }
-        let rows = [columns.map(CountTable.csvField) + ["count", "percent"]] + lines.map { line in
-            (line.isSummary ? line.labels : line.labels.map(CountTable.csvField)) + [String(line.count), line.percent ?? ""]
+        let rows = [columns.map(CountTable.csvField) + ["count", "percent"] + extraColumns] + lines.map { line in
+            (line.isSummary ? line.labels : line.labels.map(CountTable.csvField)) + [String(line.count), line.percent ?? ""] + line.extra
         }
         return rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
     }
@@ -136,10 +144,10 @@ struct CountTable {
             text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
                 .replacingOccurrences(of: "\n", with: " ")
         }
-        let header = "| " + (columns.map(cell) + ["count", "percent"]).joined(separator: " | ") + " |"
-        let rule = "| " + (columns.map { _ in "---" } + ["---:", "---:"]).joined(separator: " | ") + " |"
+        let header = "| " + (columns.map(cell) + ["count", "percent"] + extraColumns).joined(separator: " | ") + " |"
+        let rule = "| " + (columns.map { _ in "---" } + ["---:", "---:"] + extraColumns.map { _ in "---:" }).joined(separator: " | ") + " |"
         let body = lines.map { line in
-            "| " + (line.labels.map(cell) + [String(line.count), line.percent.map { $0 + "%" } ?? "-"]).joined(separator: " | ") + " |"
+            "| " + (line.labels.map(cell) + [String(line.count), line.percent.map { $0 + "%" } ?? "-"] + line.extra).joined(separator: " | ") + " |"
         }
         return ([header, rule] + body).joined(separator: "\n") + "\n"
     }

@@ -72,6 +72,10 @@ struct CountCommand: ParsableCommand {
     @Option(help: "Row order: count (largest first), key, or version (3.9 before 3.10).")
     var order: Order?
 
+    @Option(help: ArgumentHelp("Also count each row's distinct values of PATH (hosts, users), exactly up to 4,096, within 1 % beyond.",
+                               valueName: "path"))
+    var distinct: String?
+
     @Option(help: "Rows per day, week (from Monday) or month of the time records were stored, oldest first.")
     var bucket: Bucket?
 
@@ -116,6 +120,7 @@ struct CountCommand: ParsableCommand {
         parameters += conditions.map { "where=" + HTTPRequest.percentEncoded($0) }
         parameters += exclusions.map { "where_not=" + HTTPRequest.percentEncoded($0) }
         if let bucket { parameters.append("bucket=\(bucket.rawValue)") }
+        if let distinct { parameters.append("distinct=" + HTTPRequest.percentEncoded(distinct)) }
         if let top { parameters.append("top=\(top)") }
         if let order { parameters.append("order=\(order.rawValue)") }
         if let limit { parameters.append("limit=\(limit)") }

@@ -114,6 +114,31 @@ final class CompositeCountTests: XCTestCase {
             XCTAssertEqual(trend["total"] as? Int, linux.count)
         }
 
+        // Distinct hosts per system among Python 3 records: exact at this size (each node's
+        // share is merged as sets), the same at every node.
+        func hostname(_ profile: ProfileGenerator.Profile) -> String {
+            let start = profile.json.range(of: #""hostname":""#)!.upperBound
+            return String(profile.json[start...].prefix { $0 != "\"" })
+        }
+        let python3 = profiles.filter { $0.major == 3 }
+        let expectedHosts = Dictionary(grouping: python3, by: \.system).mapValues { Set($0.map(hostname)).count }
+        for name in ["n2", "n5"] {
+            let (status, hosts) = try cluster.count(at: name, "group_by=uname.system&where=python.version_info.0:3&distinct=hostname")
+            XCTAssertEqual(status, 200, "\(hosts)")
+            var got: [String: Int] = [:]
+            for row in hosts["rows"] as? [[String: Any]] ?? [] {
+                got[(row["key"] as? [String: String])?["uname.system"] ?? "?"] = row["distinct"] as? Int
+            }
+            XCTAssertEqual(got, expectedHosts, "at \(name)")
+            XCTAssertEqual((hosts["distinct_error"] as? NSNumber)?.doubleValue, 0, "exact counts say so")
+            XCTAssertEqual(hosts["distinct_of"] as? String, "hostname")
+        }
+        // 12,000 distinct uuids: beyond the exact limit once the nodes' shares are merged.
+        let (_, uuids) = try cluster.count(at: "n4", "distinct=uuid")
+        let estimate = ((uuids["rows"] as? [[String: Any]])?.first?["distinct"] as? Int) ?? 0
+        XCTAssertEqual(Double(estimate), 12_000, accuracy: 12_000 * 0.03, "\(uuids)")
+        XCTAssertEqual((uuids["distinct_error"] as? NSNumber)?.doubleValue, 0.01)
+
         // Batches get one server_time each, later batches later: the newest 2,000 are the last
         // batch, picked across nodes with the records the filter leaves out still in the running.
         let lastBatch = profiles[10_000...].filter { $0.system == "Linux" }

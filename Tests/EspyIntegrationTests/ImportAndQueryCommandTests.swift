@@ -95,6 +95,8 @@ final class ImportAndQueryCommandTests: XCTestCase {
             | total | 5 | 100.00% |
 
             """)
+        let hosts = try runEspyMetrics(["query", "count", "--group-by", "os", "--distinct", "arch", "--format", "csv", "--http", http])
+        XCTAssertEqual(hosts.output, "os,count,percent,distinct\nlinux,4,66.67,2\nmac,1,16.67,1\nwin,1,16.67,1\ntotal,6,100.00,\n")
         let request = try runEspyMetrics(["query", "count", "--group-by", "os", "--where", "arch:x86", "--show-request", "--http", http])
         XCTAssertEqual(request.output, "GET http://\(http)/v1/count?group_by=os&where=arch%3Ax86\n")
     }
