@@ -257,7 +257,7 @@ public final class V1API {
         var answer = JSONObject()
         if query.groupPaths.count == 1 {
             // Every key, whatever `top` cuts from the rows: the seed's answer, filters applied.
-            let seed = query.isComposite ? result.singlePathCounts : result
+            let seed = query.isComposite ? result.singlePathCounts(valueAt: query.bucket == nil ? 0 : 1) : result
             var counts = JSONObject()
             for (key, n) in seed.sortedCounts { counts.add(key, n) }
             answer.add("counts", object: counts)

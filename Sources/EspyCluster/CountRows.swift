@@ -189,13 +189,16 @@ public enum VersionOrder {
 }
 
 extension CountResult {
-    /// A composite result over one path, keyed as the seed's single-path results are.
-    public var singlePathCounts: CountResult {
+    /// A composite result over one path, keyed as the seed's single-path results are; the
+    /// path's value is at `index` of each composite key (1 after a bucket).
+    public func singlePathCounts(valueAt index: Int) -> CountResult {
         var seed = CountResult(recordCount: recordCount)
         for (key, count) in counts {
-            switch CompositeKey.decode(key)?.first {
-            case .some(.some(let value)): seed.counts[value, default: 0] += count
-            default: seed.missingCount += count
+            let values = CompositeKey.decode(key) ?? []
+            if values.indices.contains(index), let value = values[index] {
+                seed.counts[value, default: 0] += count
+            } else {
+                seed.missingCount += count
             }
         }
         return seed
