@@ -56,6 +56,9 @@ final class CompositeCountTests: XCTestCase {
         try cluster.startCluster(names)
         let profiles = ProfileGenerator.profiles(12_000, seed: 81)
         try cluster.ingest(profiles[...], through: "n2", batch: 2_000)
+        // A batch is acknowledged at its quorum; its third copies may still be landing, and a
+        // count reads one replica (the window docs/operations.md describes).
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.convergenceProblems(records: profiles.count).isEmpty })
 
         var random = SplitMix64(seed: 82)
         func pick<T>(_ items: [T], _ count: Int) -> [T] {
@@ -99,6 +102,7 @@ final class CompositeCountTests: XCTestCase {
             #"{"n":\#(index),"uname":{"system":"\#(record.system)"},"server_time":"2026-01-\#(String(format: "%02d", record.day)) 12:00:00.000000"}"#
         }
         XCTAssertEqual(try cluster["n3"].request("POST", "/v1/import?keep_server_time=true", body: Array(lines.joined(separator: "\n").utf8)).status, 200)
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.convergenceProblems(records: profiles.count + history.count).isEmpty })
         func week(_ day: Int) -> String { ["2025-12-29", "2026-01-05", "2026-01-12", "2026-01-19"][(day + 2) / 7] }  // Jan 5 is a Monday
         let linux = history.filter { $0.system != "Windows" }
         let expectedWeeks = Dictionary(grouping: linux, by: { week($0.day) + " " + $0.system }).mapValues(\.count)
@@ -112,6 +116,8 @@ final class CompositeCountTests: XCTestCase {
             let buckets = rows.compactMap { $0["bucket"] as? String }
             XCTAssertEqual(buckets, buckets.sorted(), "oldest week first")
             XCTAssertEqual(trend["total"] as? Int, linux.count)
+            XCTAssertEqual(trend["counts"] as? [String: Int], Dictionary(grouping: linux, by: \.system).mapValues(\.count),
+                           "the seed's counts map sums the buckets")
         }
 
         // Distinct hosts per system among Python 3 records: exact at this size (each node's
@@ -153,6 +159,7 @@ final class CompositeCountTests: XCTestCase {
         try cluster.startCluster(["n1", "n2", "n3"])
         let profiles = ProfileGenerator.profiles(6_000, seed: 83)
         try cluster.ingest(profiles[...], through: "n1", batch: 2_000)
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.convergenceProblems(records: profiles.count).isEmpty })
 
         let (_, topped) = try cluster.count(at: "n2", "group_by=python$version_info$1&top=3")
         let rows = try XCTUnwrap(topped["rows"] as? [[String: Any]])
