@@ -38,10 +38,9 @@ public struct CountRows {
     public init(query: CountQuery, result: CountResult, top: Int?, order: CountOrder) {
         total = result.recordCount
         var byBucket: [String?: [Row]] = [:]
-        if !query.isComposite {
+        if !query.isComposite, !query.groupPaths.isEmpty {
             var all = result.counts.map { Row(key: [$0.key], count: $0.value) }
             if result.missingCount > 0 { all.append(Row(key: [nil], count: result.missingCount)) }
-            if query.groupPaths.isEmpty { all = [Row(key: [], count: result.recordCount)] }
             byBucket[nil] = all
         } else if query.groupPaths.isEmpty && query.bucket == nil {
             let sketch = query.distinct == nil ? nil : result.distinct[""] ?? DistinctSketch()

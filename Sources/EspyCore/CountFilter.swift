@@ -21,24 +21,20 @@ public struct CountFilter: Hashable, Sendable {
     /// The filters of `where` and `where_not` parameters, one per path and kind, in the order
     /// their paths first appear.
     static func filters(_ parameters: QueryParameters.List) throws(QueryParameterError) -> [CountFilter] {
-        var order: [(path: FieldPath, excludes: Bool)] = []
-        var values: [FieldPath: Set<String?>] = [:]
-        var excluded: [FieldPath: Set<String?>] = [:]
+        var filters: [CountFilter] = []
         for parameter in parameters where parameter.name == "where" || parameter.name == "where_not" {
             let excludes = parameter.name == "where_not"
             let (path, value) = try condition(parameter.name, parameter.value)
-            if excludes {
-                if excluded[path] == nil { order.append((path, true)) }
-                excluded[path, default: []].insert(value)
+            if let index = filters.firstIndex(where: { $0.path == path && $0.excludes == excludes }) {
+                filters[index] = CountFilter(path: path, values: filters[index].values.union([value]), excludes: excludes)
             } else {
-                if values[path] == nil { order.append((path, false)) }
-                values[path, default: []].insert(value)
+                filters.append(CountFilter(path: path, values: [value], excludes: excludes))
             }
         }
-        guard order.count <= maxPaths else {
-            throw QueryParameterError(parameter: "where", reason: "names \(order.count) paths; at most \(maxPaths)")
+        guard filters.count <= maxPaths else {
+            throw QueryParameterError(parameter: "where", reason: "names \(filters.count) paths; at most \(maxPaths)")
         }
-        return order.map { CountFilter(path: $0.path, values: ($0.excludes ? excluded : values)[$0.path]!, excludes: $0.excludes) }
+        return filters
     }
 
     /// Paths a count may filter on: each is read from every record the count scans.

@@ -52,9 +52,4 @@ extension ShardReader {
         }
         return records
     }
-
-    private func bindRange(of query: CountQuery, to statement: SQLiteStatement) {
-        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
-            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd)
-    }
 }

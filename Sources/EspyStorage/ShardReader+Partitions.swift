@@ -26,6 +26,12 @@ extension ShardReader {
         "partition IN (" + partitions.map(String.init).joined(separator: ",") + ")"
     }
 
+    /// Binds `?1` and `?2` to the query's `server_time` range.
+    func bindRange(of query: CountQuery, to statement: SQLiteStatement) {
+        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
+            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd)
+    }
+
     /// `AND partition IN (…)`, or nothing for all partitions.
     static func partitionClause(_ partitions: [Int]?) -> String {
         partitions.map { "AND " + partitionFilter($0) } ?? ""
@@ -42,8 +48,7 @@ extension ShardReader {
             SELECT \(column) FROM records WHERE \(ShardReader.partitionFilter(partitions))
             AND server_time >= ?1 AND server_time < ?2
             """)
-        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
-            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd)
+        bindRange(of: query, to: statement)
         var result = CountResult()
         while try statement.step() {
             result.recordCount += 1
@@ -67,8 +72,8 @@ extension ShardReader {
             SELECT server_time, id, \(column) FROM records WHERE server_time >= ?1 AND server_time < ?2 \(filter)
             ORDER BY server_time DESC, id DESC LIMIT ?3
             """)
-        statement.bind(1, query.since?.microseconds ?? RollupPlan.unboundedStart)
-            .bind(2, query.until?.microseconds ?? RollupPlan.unboundedEnd).bind(3, limit)
+        bindRange(of: query, to: statement)
+        statement.bind(3, limit)
         var records: [NewestRecord] = []
         while try statement.step() {
             let key: String?? = query.groupBy == nil
