@@ -17,6 +17,10 @@ public struct Coverage: Hashable, Sendable {
     public var nodesUnavailable: [MemberName]
     /// Nodes that answered a sub-request with a 4xx: the request was at fault, not the node.
     public var nodesRefused: [MemberName]
+    /// How the replicas read were chosen.
+    public var readConsistency = ReadConsistency.one
+    /// With `verified`: partitions whose replicas differed, so one pulled from the others before it was read.
+    public var partitionsRepaired = 0
 
     public init(partitionsTotal: Int, partitionsAnswered: Int, missingPartitions: [Int],
                 nodesQueried: Int, nodesAnswered: Int, nodesFailed: [MemberName], nodesUnavailable: [MemberName] = [],

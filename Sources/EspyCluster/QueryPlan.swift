@@ -34,7 +34,8 @@ public struct QueryPlan: Sendable {
     /// The replicas of those partitions, none of which may be read now.
     private let unreadableReplicas: Set<MemberName>
 
-    private let partitionsPlanned: [Int]
+    /// The partitions the query needs, ascending.
+    public let plannedPartitions: [Int]
     /// For each planned partition, its readable replicas in preference order.
     private let candidates: [Int: [MemberName]]
     private var tried: [Int: [MemberName]] = [:]
@@ -87,7 +88,7 @@ public struct QueryPlan: Sendable {
         }
         self.selfName = selfName
         self.maxAttemptsPerPartition = maxAttemptsPerPartition
-        self.partitionsPlanned = planned
+        self.plannedPartitions = planned
         precondition((planned.first ?? 0) >= 0, "partitions are numbered from 0")
         self.answered = Array(repeating: false, count: (planned.last ?? -1) + 1)
         self.covering = Array(repeating: 0, count: (planned.last ?? -1) + 1)
@@ -117,6 +118,9 @@ public struct QueryPlan: Sendable {
             }
             .map(\.member)
     }
+
+    /// The replicas of `partition` that may be read, in preference order.
+    public func readableReplicas(of partition: Int) -> [MemberName] { candidates[partition] ?? [] }
 
     /// The sub-request's answer arrived. It is merged only if none of its partitions has been
     /// answered by another sub-request (a hedge, or the request a hedge raced); the requests it
@@ -226,10 +230,10 @@ public struct QueryPlan: Sendable {
     public var pendingSubRequests: [SubRequest] { inFlight.values.sorted { $0.id < $1.id } }
 
     /// Partitions not answered (yet), ascending. Final once `isFinished`.
-    public var missingPartitions: [Int] { partitionsPlanned.filter { !answered[$0] } }
+    public var missingPartitions: [Int] { plannedPartitions.filter { !answered[$0] } }
 
     public var coverage: Coverage {
-        Coverage(partitionsTotal: partitionsPlanned.count, partitionsAnswered: answeredCount,
+        Coverage(partitionsTotal: plannedPartitions.count, partitionsAnswered: answeredCount,
                  missingPartitions: missingPartitions, nodesQueried: nodesQueried.count,
                  nodesAnswered: nodesAnswered.count, nodesFailed: nodesFailed.sorted(),
                  nodesUnavailable: unreadableReplicas.subtracting(nodesFailed).subtracting(nodesRefused).sorted(),

@@ -27,6 +27,12 @@ public struct RepairRound: Sendable {
         public let partition: Int
         public let peer: MemberName
         public let direction: Direction
+
+        public init(partition: Int, peer: MemberName, direction: Direction) {
+            self.partition = partition
+            self.peer = peer
+            self.direction = direction
+        }
     }
 
     public let selfName: MemberName
