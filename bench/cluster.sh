@@ -6,7 +6,8 @@
 #   RECORDS=200000 DURATION=5 bench/cluster.sh
 #
 # Prints: routed ingest records/s (cluster, 3 replicas, write quorum majority) against one node,
-# and count latency p50/p99 at 16 concurrent clients, cluster node against the single node.
+# and count latency p50/p99 at 16 concurrent clients, cluster node against the single node, with
+# read_consistency one (the default) and verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -42,7 +43,9 @@ sleep 2  # let the last batch's third copies land
 QUERY='/v1/count?group_by=python$version_info$0'
 wrk -t2 -c16 -d"$DURATION" --latency "http://$SINGLE$QUERY" > "$OUT/count-single.wrk"
 wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.11:8888$QUERY" > "$OUT/count-cluster.wrk"
+wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.11:8888$QUERY&read_consistency=verified" > "$OUT/count-cluster-verified.wrk"
 echo "count, one node, 16 clients: $(wrk_summary "$OUT/count-single.wrk")"
 echo "count, cluster node n1 (fan-out to its peers), 16 clients: $(wrk_summary "$OUT/count-cluster.wrk")"
+echo "count, cluster node n1, read_consistency=verified (digests of every replica first), 16 clients: $(wrk_summary "$OUT/count-cluster-verified.wrk")"
 echo "one node answers: $(curl -s "http://$SINGLE$QUERY" | head -c 120)"
 for ip in 127.0.0.11 127.0.0.14; do echo "$ip answers: $(curl -s "http://$ip:8888$QUERY" | head -c 120)"; done

@@ -1,3 +1,4 @@
+import EspyCluster
 import EspyCore
 import Foundation
 import EspyHTTP
@@ -22,6 +23,8 @@ public final class InternalAPI {
     public var onReplicaWrite: (_ partitions: Set<Int>, _ failure: String?) -> Void = { _, _ in }
     /// A coordinator kept hints for this node: it missed writes to these partitions.
     public var onMissedWrites: (_ partitions: [Int]) -> Void = { _ in }
+    /// A verified query found this replica behind others: pull from them, then complete.
+    public var onReadRepair: (_ repairs: [PartitionReplica], _ completion: @escaping (Bool) -> Void) -> Void = { $1(false) }
 
     public static let pathPrefix = "/internal/v1/"
     /// The paths this API serves, for labelling metrics.
@@ -42,6 +45,7 @@ public final class InternalAPI {
         router.add(.post, "/internal/v1/repair/digests") { [unowned self] in self.digests($0, $1) }
         router.add(.post, "/internal/v1/repair/diff") { [unowned self] in self.diff($0, $1) }
         router.add(.post, "/internal/v1/repair/fetch") { [unowned self] in self.fetch($0, $1) }
+        router.add(.post, "/internal/v1/repair/pull") { [unowned self] in self.pull($0, $1) }
     }
 
     public func handle(_ request: HTTPRequest, reply: @escaping Reply) {
@@ -176,6 +180,17 @@ public final class InternalAPI {
         }
         let held = partitions.compactMap { partition in shard.digests[partition].map { (partition, $0) } }
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: .bytes(InternalWire.encodeDigests(held))))
+    }
+
+    /// Body: `<partition> <member>` per line. This node pulls from each member the records of
+    /// that partition it lacks, and answers once all are in (200) or one failed (503).
+    private func pull(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        guard let repairs = InternalWire.decodeRepairs(request.body, partitionCount: shard.settings.partitionCount) else {
+            return reply(.error(.badRequest, "body must hold lines '<partition> <member name>', partitions 0..<\(shard.settings.partitionCount), at most \(InternalWire.maxRepairsPerRequest)"))
+        }
+        onReadRepair(repairs) { succeeded in
+            reply(succeeded ? .json(.ok, Array("{}\n".utf8)) : .error(.serviceUnavailable, "a pull failed; see this node's log"))
+        }
     }
 
     /// `?partition=P`, body: the caller's bucket digests of P. Answer: this node's ids of P in

@@ -1,3 +1,4 @@
+import EspyCluster
 import EspyCore
 
 /// Repair's formats on `/internal/v1/repair/*`: plain text lines, parsed byte-cheaply.
@@ -19,6 +20,26 @@ extension InternalWire {
             digests[partition] = digest
         }
         return digests
+    }
+
+    /// Read repairs, `<partition> <member>` per line.
+    public static func encodeRepairs(_ repairs: [PartitionReplica]) -> [UInt8] {
+        Array(repairs.map { "\($0.partition) \($0.member)\n" }.joined().utf8)
+    }
+
+    /// At most this many a request: a partition's replicas, for every partition, would be fewer.
+    public static let maxRepairsPerRequest = 100_000
+
+    public static func decodeRepairs(_ body: [UInt8], partitionCount: Int) -> [PartitionReplica]? {
+        var repairs: Set<PartitionReplica> = []
+        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, let partition = Int(parts[0]), (0..<partitionCount).contains(partition),
+                  !parts[1].isEmpty, repairs.count < maxRepairsPerRequest else { return nil }
+            repairs.insert(PartitionReplica(partition: partition, member: MemberName(String(parts[1]))))
+        }
+        guard !repairs.isEmpty else { return nil }
+        return repairs.sorted { ($0.partition, $0.member) < ($1.partition, $1.member) }
     }
 
     /// Record ids as lower-case hex, one per line.

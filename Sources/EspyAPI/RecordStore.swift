@@ -11,10 +11,11 @@ public protocol RecordStore: AnyObject {
     /// Stores validated records; completes once each is acknowledged (or known not to be).
     func store(_ records: [PreparedRecord], completion: @escaping (StoreOutcome) -> Void)
 
-    func count(_ query: CountQuery, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void)
+    /// `consistency` nil: the node's configured default.
+    func count(_ query: CountQuery, consistency: ReadConsistency?, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void)
 
     /// Every record in range exactly once, as NDJSON, pulled as the client reads.
-    func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream
+    func export(since: Timestamp?, until: Timestamp?, consistency: ReadConsistency?, allowPartial: Bool) -> ResponseBodyStream
 
     /// Whether this node's answers can be complete now; what `/v1/ready` and health report.
     var readiness: Readiness { get }
@@ -64,6 +65,7 @@ extension Coverage {
         var partitions = JSONObject()
         partitions.add("total", partitionsTotal)
         partitions.add("answered", partitionsAnswered)
+        if readConsistency == .verified { partitions.add("repaired", partitionsRepaired) }
         var nodes = JSONObject()
         nodes.add("queried", nodesQueried)
         nodes.add("answered", nodesAnswered)
@@ -72,6 +74,7 @@ extension Coverage {
         nodes.addStrings("refused", nodesRefused.map(\.description))
         var coverage = JSONObject()
         coverage.add("partial", isPartial)
+        coverage.add("read_consistency", readConsistency.rawValue)
         coverage.add("partitions", object: partitions)
         coverage.add("nodes", object: nodes)
         return coverage

@@ -176,21 +176,23 @@ public final class V1API {
     private func count(_ request: HTTPRequest, _ reply: @escaping Reply) {
         let query: CountQuery
         let allowPartial: Bool
+        let consistency: ReadConsistency?
         let top: Int?
         let order: CountOrder
         do {
             let parameters = request.queryParameters
             try QueryParameters.check(parameters, allowed: ["group_by", "where", "where_not", "bucket", "distinct", "top", "order", "limit",
-                                                            "since", "until", "allow_partial"],
+                                                            "since", "until", "allow_partial", "read_consistency"],
                                       repeatable: ["group_by", "where", "where_not"])
             query = try CountQuery(parameters: parameters)
             allowPartial = try V1API.allowPartial(parameters)
+            consistency = try V1API.readConsistency(parameters)
             top = try V1API.top(parameters)
             order = try V1API.order(parameters)
         } catch {
             return reply(.error(.badRequest, "\(error)"))
         }
-        store.count(query, allowPartial: allowPartial) { [self] answer in
+        store.count(query, consistency: consistency, allowPartial: allowPartial) { [self] answer in
             guard answer.isComplete || allowPartial else {
                 return reply(unavailable(answer.coverage))
             }
@@ -215,6 +217,14 @@ public final class V1API {
             throw QueryParameterError(parameter: "order", reason: "must be one of count, key, version, got '\(value)'")
         }
         return order
+    }
+
+    static func readConsistency(_ parameters: QueryParameters.List) throws(QueryParameterError) -> ReadConsistency? {
+        guard let value = try QueryParameters.value("read_consistency", in: parameters) else { return nil }
+        guard let consistency = ReadConsistency(text: value) else {
+            throw QueryParameterError(parameter: "read_consistency", reason: "must be \(ReadConsistency.choices), got '\(value)'")
+        }
+        return consistency
     }
 
     static func allowPartial(_ parameters: [(name: String, value: String)]) throws(QueryParameterError) -> Bool {
@@ -277,15 +287,17 @@ public final class V1API {
     private func download(_ request: HTTPRequest, _ reply: @escaping Reply) {
         let range: CountQuery
         let allowPartial: Bool
+        let consistency: ReadConsistency?
         do {
             let parameters = request.queryParameters
-            try QueryParameters.check(parameters, allowed: ["since", "until", "allow_partial"])
+            try QueryParameters.check(parameters, allowed: ["since", "until", "allow_partial", "read_consistency"])
             range = try CountQuery(parameters: parameters)
             allowPartial = try V1API.allowPartial(parameters)
+            consistency = try V1API.readConsistency(parameters)
         } catch {
             return reply(.error(.badRequest, "\(error)"))
         }
-        let stream = store.export(since: range.since, until: range.until, allowPartial: allowPartial)
+        let stream = store.export(since: range.since, until: range.until, consistency: consistency, allowPartial: allowPartial)
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .stream(stream)))
     }
 

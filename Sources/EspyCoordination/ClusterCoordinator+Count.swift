@@ -11,8 +11,19 @@ extension ClusterCoordinator {
     /// hedged (asked of the next replicas too, within the hedge budget; the first answer wins).
     /// Partial counts add up; for `limit=N` every node returns its newest N and the global
     /// newest N are counted.
-    public func count(_ query: CountQuery, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void) {
-        var plan = queryPlan()
+    public func count(_ query: CountQuery, consistency: ReadConsistency?, allowPartial: Bool, completion: @escaping (CountAnswer) -> Void) {
+        guard (consistency ?? readConsistency) == .verified else { return count(query, plan: queryPlan(), completion: completion) }
+        verifiedPlan { plan, verification in
+            self.count(query, plan: plan) { answer in
+                var answer = answer
+                verification.describe(in: &answer.coverage)
+                completion(answer)
+            }
+        }
+    }
+
+    private func count(_ query: CountQuery, plan: QueryPlan, completion: @escaping (CountAnswer) -> Void) {
+        var plan = plan
         var sums: [CountResult] = []
         var newest: [[RecentRecord]] = []
         var sentAt: [Int: UInt64] = [:]

@@ -17,6 +17,10 @@ public final class ClusterCoordinator: RecordStore {
     let client: HTTPClient
     public let selfName: MemberName
     let quorum: WriteQuorum
+    /// What a query without `read_consistency=` gets (config `cluster.read_consistency`).
+    let readConsistency: ReadConsistency
+    /// Read repair into this node's own shard for a verified query; set by the node to its repairer.
+    public var pullLocally: (_ repairs: [PartitionReplica], _ completion: @escaping (Bool) -> Void) -> Void = { $1(false) }
     let replicasPerDatacenter: Int
     /// How long a peer has to answer a count's or a write's sub-request.
     let subRequestTimeoutMilliseconds: UInt64
@@ -82,7 +86,8 @@ public final class ClusterCoordinator: RecordStore {
     public var placementDigest: UInt64 { map.viewDigest }
 
     public init(loop: EventLoop, shard: Shard, client: HTTPClient, selfName: String, datacenter: String, http: String,
-                quorum: WriteQuorum, replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
+                quorum: WriteQuorum, readConsistency: ReadConsistency = .default,
+                replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
                 membershipSettings: ClusterMembership.Settings? = nil,
                 subRequestTimeoutMilliseconds: UInt64 = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds,
                 logger: Logger) {
@@ -91,6 +96,7 @@ public final class ClusterCoordinator: RecordStore {
         self.client = client
         self.selfName = MemberName(selfName)
         self.quorum = quorum
+        self.readConsistency = readConsistency
         self.replicasPerDatacenter = replicasPerDatacenter
         self.subRequestTimeoutMilliseconds = subRequestTimeoutMilliseconds
         self.logger = logger
@@ -205,13 +211,19 @@ public final class ClusterCoordinator: RecordStore {
         let key = PlanKey(mapDigest: map.digest, routingGeneration: membership.routingGeneration, readinessGeneration: readinessGeneration,
                           catchUpGeneration: replicaReadiness.generation, hinted: hinted)
         if cachedPlan?.key == key { return }
-        let catchingUp = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
-        let plan = QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,
-                             routable: routable.subtracting(hinted), catchingUp: catchingUp)
-        cachedPlan = (key, plan)
+        cachedPlan = (key, makePlan(hinted: hinted))
     }
 
-    public func export(since: Timestamp?, until: Timestamp?, allowPartial: Bool) -> ResponseBodyStream {
-        ClusterExportStream(coordinator: self, since: since, until: until, allowPartial: allowPartial)
+    /// A plan over every partition that reads no replica known to be behind, nor any in `unverified`.
+    func makePlan(hinted: Set<MemberName>? = nil, unverified: Set<PartitionReplica> = []) -> QueryPlan {
+        let hinted = hinted ?? Set(shard.hintCounts.keys.map { MemberName($0) })
+        let behind = declinedElsewhere.union(self.catchingUp.map { PartitionReplica(partition: $0, member: selfName) })
+        return QueryPlan(partitions: Array(0..<partitionCount), map: map, view: view, selfName: selfName,
+                         routable: routable.subtracting(hinted), catchingUp: behind.union(unverified))
+    }
+
+    public func export(since: Timestamp?, until: Timestamp?, consistency: ReadConsistency?, allowPartial: Bool) -> ResponseBodyStream {
+        ClusterExportStream(coordinator: self, since: since, until: until, verified: (consistency ?? readConsistency) == .verified,
+                            allowPartial: allowPartial)
     }
 }

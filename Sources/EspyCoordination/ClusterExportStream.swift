@@ -28,20 +28,37 @@ final class ClusterExportStream: ResponseBodyStream {
     private let allowPartial: Bool
     private var plan: QueryPlan
     private var queue: [Read]
+    /// With `read_consistency = "verified"`, until the first page: the plan is replaced by one
+    /// that reads only verified replicas.
+    private var awaitingVerification: Bool
     private var isCancelled = false
     /// Nodes whose last failed read was a 4xx, until their reads are re-planned.
     private var refusedBy: Set<MemberName> = []
 
-    init(coordinator: ClusterCoordinator, since: Timestamp?, until: Timestamp?, allowPartial: Bool) {
+    init(coordinator: ClusterCoordinator, since: Timestamp?, until: Timestamp?, verified: Bool, allowPartial: Bool) {
         self.coordinator = coordinator
         self.since = since
         self.until = until
         self.allowPartial = allowPartial
+        awaitingVerification = verified
         plan = coordinator.queryPlan()
-        queue = plan.initialSubRequests.map { Read(subRequestID: $0.id, node: $0.node, partitions: $0.partitions, cursor: nil) }
+        queue = Self.reads(of: plan)
+    }
+
+    private static func reads(of plan: QueryPlan) -> [Read] {
+        plan.initialSubRequests.map { Read(subRequestID: $0.id, node: $0.node, partitions: $0.partitions, cursor: nil) }
     }
 
     func nextChunk(_ deliver: @escaping (Result<[UInt8]?, Error>) -> Void) {
+        if awaitingVerification {
+            return coordinator.verifiedPlan { [self] verified, _ in
+                guard !isCancelled else { return }
+                awaitingVerification = false
+                plan = verified
+                queue = Self.reads(of: verified)
+                nextChunk(deliver)
+            }
+        }
         guard !isCancelled, let read = queue.first else {
             if !plan.missingPartitions.isEmpty, !allowPartial, !isCancelled {
                 // Headers are long gone; ending the stream without its last chunk tells the client

@@ -26,4 +26,8 @@ struct CoordinatorMetrics {
     let markedBehind = Counter(label: "espymetrics_cluster_marked_behind_total")
     /// Writes to this node's own shard that failed (each makes its partitions catch up).
     let localWriteFailures = Counter(label: "espymetrics_cluster_local_write_failures_total")
+    /// Queries read with `read_consistency = "verified"`.
+    let verifiedReads = Counter(label: "espymetrics_cluster_verified_reads_total")
+    /// Partitions whose replicas disagreed on a verified read, so one pulled from the others first.
+    let readRepairs = Counter(label: "espymetrics_cluster_read_repairs_total")
 }

@@ -91,3 +91,40 @@ extension ReplicaRepairer {
         }
     }
 }
+
+extension ReplicaRepairer {
+    /// Read repair for a verified query: pulls each partition's records this node lacks from
+    /// the named replica, and completes (true once every pull succeeded) so that the query can
+    /// read this node. Then, in the background, gives those replicas what they lack, so the
+    /// next verified query finds them agreeing. Both run `concurrentTasks` at a time under the
+    /// same rate limit as anti-entropy.
+    public func pull(_ repairs: [PartitionReplica], completion: @escaping (Bool) -> Void) {
+        let pulls = repairs.map { RepairRound.Task(partition: $0.partition, peer: $0.member, direction: .pull) }
+        run(pulls) { [self] succeeded in
+            completion(succeeded)
+            guard succeeded else { return }
+            run(repairs.map { RepairRound.Task(partition: $0.partition, peer: $0.member, direction: .push) }) { _ in }
+        }
+    }
+
+    private func run(_ tasks: [RepairRound.Task], completion: @escaping (Bool) -> Void) {
+        guard !tasks.isEmpty else { return completion(true) }
+        var next = 0
+        var running = 0
+        var succeeded = true
+        func startMore() {
+            while running < Self.concurrentTasks, next < tasks.count {
+                let task = tasks[next]
+                next += 1
+                running += 1
+                reconcile(task) { ok in
+                    running -= 1
+                    succeeded = succeeded && ok
+                    if running == 0 && next == tasks.count { return completion(succeeded) }
+                    startMore()
+                }
+            }
+        }
+        startMore()
+    }
+}

@@ -79,7 +79,7 @@ public final class Node {
             }
             let coordinator = ClusterCoordinator(
                 loop: loop, shard: shard, client: client, selfName: config.node.name, datacenter: config.node.datacenter,
-                http: advertisedHTTPAddress, quorum: config.cluster.writeQuorum,
+                http: advertisedHTTPAddress, quorum: config.cluster.writeQuorum, readConsistency: config.cluster.readConsistency,
                 replicasPerDatacenter: config.cluster.replicasPerDatacenter,
                 membershipSettings: config.cluster.membershipSettings,
                 subRequestTimeoutMilliseconds: config.cluster.subRequestTimeoutMilliseconds, logger: logger)
@@ -94,6 +94,12 @@ public final class Node {
             }
             let repairer = ReplicaRepairer(coordinator: coordinator, settings: config.repair, logger: logger)
             self.repairer = repairer
+            let readRepair = { [weak repairer] (repairs: [PartitionReplica], completion: @escaping (Bool) -> Void) in
+                guard let repairer else { return completion(false) }
+                repairer.pull(repairs, completion: completion)
+            }
+            coordinator.pullLocally = readRepair
+            internalAPI.onReadRepair = readRepair
             coordinator.onPlacementChange = { [unowned repairer] in repairer.requestRound() }
             coordinator.onMapRebuilt = { [unowned self] in saveSnapshotIfChanged() }
             repairer.start()

@@ -104,6 +104,14 @@ struct CountCommand: ParsableCommand {
           help: "Accept counts over the partitions that answered when some have no answering replica.")
     var allowPartial = false
 
+    @Option(name: .customLong("read-consistency"),
+            help: "one: one replica per partition; verified: compare replicas' digests first (exact right after a write). Default: the node's.")
+    var readConsistency: ReadConsistency?
+
+    enum ReadConsistency: String, ExpressibleByArgument, CaseIterable {
+        case one, verified
+    }
+
     @Option(help: ArgumentHelp("Node to ask.", valueName: "host:port"))
     var http: String = "127.0.0.1:8888"
 
@@ -127,6 +135,7 @@ struct CountCommand: ParsableCommand {
         if let since { parameters.append("since=" + HTTPRequest.percentEncoded(since)) }
         if let until { parameters.append("until=" + HTTPRequest.percentEncoded(until)) }
         if allowPartial { parameters.append("allow_partial=true") }
+        if let readConsistency { parameters.append("read_consistency=\(readConsistency.rawValue)") }
         return "/v1/count" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&"))
     }
 

@@ -99,6 +99,9 @@ final class ImportAndQueryCommandTests: XCTestCase {
         XCTAssertEqual(hosts.output, "os,count,percent,distinct\nlinux,4,66.67,2\nmac,1,16.67,1\nwin,1,16.67,1\ntotal,6,100.00,\n")
         let request = try runEspyMetrics(["query", "count", "--group-by", "os", "--where", "arch:x86", "--show-request", "--http", http])
         XCTAssertEqual(request.output, "GET http://\(http)/v1/count?group_by=os&where=arch%3Ax86\n")
+        let verified = try runEspyMetrics(["query", "count", "--read-consistency", "verified", "--format", "json", "--http", http])
+        XCTAssertEqual(verified.status, 0, verified.output)
+        XCTAssertTrue(verified.output.contains("\"read_consistency\":\"verified\""), verified.output)
     }
 
     func testQueryReportsTheNodesErrorAndExitsOne() throws {

@@ -74,6 +74,7 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.cluster.partitions, MembershipView.defaultPartitionCount)
         XCTAssertEqual(parsed.cluster.replicasPerDatacenter, PartitionMap.defaultReplicasPerDatacenter)
         XCTAssertEqual(parsed.cluster.writeQuorum, WriteQuorum.default)
+        XCTAssertEqual(parsed.cluster.readConsistency, .one)
         XCTAssertEqual(parsed.cluster.failureTimeout, OwnershipRule().failureTimeout)
         XCTAssertEqual(parsed.cluster.subRequestTimeoutMilliseconds, ClusterCoordinator.defaultSubRequestTimeoutMilliseconds)
 
@@ -113,6 +114,7 @@ final class NodeConfigTests: XCTestCase {
             partitions = 64
             replicas_per_dc = 3
             write_quorum = "one"
+            read_consistency = "Verified"
             failure_timeout_ms = 3600000
             sub_request_timeout_ms = 1500
             [repair]
@@ -141,6 +143,7 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.cluster.partitions, 64)
         XCTAssertEqual(parsed.cluster.replicasPerDatacenter, 3)
         XCTAssertEqual(parsed.cluster.writeQuorum, .one)
+        XCTAssertEqual(parsed.cluster.readConsistency, .verified)
         XCTAssertEqual(parsed.cluster.failureTimeout, .seconds(3_600))
         XCTAssertEqual(parsed.cluster.subRequestTimeoutMilliseconds, 1_500)
         XCTAssertEqual(parsed.repair.intervalMilliseconds, 5_000)
@@ -191,6 +194,7 @@ final class NodeConfigTests: XCTestCase {
             ("[gossip]\nencrypt_keys = [\"not base64!\"]\n", "gossip.encrypt_keys"),
             ("[gossip]\nencrypt_keys = [\"AAAA\"]\n", "gossip.encrypt_keys"),
             ("[cluster]\nwrite_quorum = \"most\"\n", "cluster.write_quorum"),
+            ("[cluster]\nread_consistency = \"quorum\"\n", "cluster.read_consistency"),
             ("[storage]\ndimensions = [\"a$$b\"]\n", "storage.dimensions"),
             ("[storage]\ndimensions = [\"uname$system\", \"uname$system\"]\n", "storage.dimensions"),
         ]
@@ -208,6 +212,9 @@ final class NodeConfigTests: XCTestCase {
         }
         XCTAssertThrowsError(try config("[cluster]\nwrite_quorum = \"most\"\n")) { error in
             XCTAssertEqual("\(error)", "cluster.write_quorum: 'most' is not majority, one or all")
+        }
+        XCTAssertThrowsError(try config("[cluster]\nread_consistency = \"quorum\"\n")) { error in
+            XCTAssertEqual("\(error)", "cluster.read_consistency: 'quorum' is not one or verified")
         }
         XCTAssertThrowsError(try config("[gossip]\nprofile = \"moon\"\n")) { error in
             XCTAssertEqual("\(error)", "gossip.profile: 'moon' is not lan, wan or local")

@@ -9,6 +9,8 @@ public struct ClusterSettings: Equatable {
     /// Replicas of each partition in every datacenter.
     public var replicasPerDatacenter = PartitionMap.defaultReplicasPerDatacenter
     public var writeQuorum = WriteQuorum.default
+    /// What a query that does not say gets: `one` replica per partition, or `verified` against the others first.
+    public var readConsistency = ReadConsistency.default
     /// How long a failed member keeps its partitions before they move to the others.
     public var failureTimeout = OwnershipRule.defaultFailureTimeout
     /// How long a node waits for a peer's answer to a count or replica write before asking

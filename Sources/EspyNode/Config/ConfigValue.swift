@@ -55,6 +55,11 @@ public enum ConfigValue {
         }
     }
 
+    static func readConsistency(_ text: String, key: String) throws(ConfigError) -> ReadConsistency {
+        guard let consistency = ReadConsistency(text: text) else { throw ConfigError(key: key, "'\(text)' is not \(ReadConsistency.choices)") }
+        return consistency
+    }
+
     static func dimensions(_ texts: [String], key: String) throws(ConfigError) -> [FieldPath] {
         var paths: [FieldPath] = []
         for text in texts {
