@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "EspyStorageTests", dependencies: ["EspyStorage", "EspyTestKit", "EspyTestRandom"]),
         .testTarget(name: "EspyNodeTests", dependencies: [
             "EspyNode", "EspyTestKit", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPServer", "EspyGossip", "EspyGossipWire", "EspyCluster",
-            "EspyCoordination", "EspyStorage",
+            "EspyCoordination", "EspyStorage", "EspyAPI",
         ]),
         .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit", "EspyTestRandom"]),
     ],

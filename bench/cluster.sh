@@ -38,14 +38,32 @@ ESPY_CLUSTER_DIR=$OUT/cluster ESPY_NODE_CONFIG=$CONFIG ESPYMETRICS_BIN=$BIN depl
 
 echo "ingest, one node: $(python3 bench/import_batches.py --http "$SINGLE" --batch 10000 --connections 2 "$DATA")"
 echo "ingest, routed through n1 into 6 nodes x 3 replicas: $(python3 bench/import_batches.py --http 127.0.0.11:8888 --batch 10000 --connections 2 "$DATA")"
-sleep 2  # let the last batch's third copies land
+# Counts are measured on a settled cluster: every node caught up, last copies landed.
+for _ in $(seq 120); do
+  busy=0
+  for ip in 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 127.0.0.16; do
+    c=$(curl -s "http://$ip:8888/v1/cluster/partitions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["handoff"]["catching_up"]["partitions"])' 2>/dev/null || echo 1)
+    [ "$c" = 0 ] || busy=1
+  done
+  [ $busy = 0 ] && break
+  sleep 1
+done
+sleep 2
 
+hedges() { curl -s http://127.0.0.11:8888/metrics | awk '$1=="espymetrics_cluster_hedged_subrequests_total" {print $2}'; }
+# count NAME URL CONNECTIONS: wrk for DURATION; a request slower than 10 s counts as a timeout.
+count() {
+  local before; before=$(hedges)
+  wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$DURATION" --timeout 10s --latency "$2" > "$OUT/count-$1.wrk"
+  echo "$(wrk_summary "$OUT/count-$1.wrk"), $(awk '/Non-2xx|Socket errors/' "$OUT/count-$1.wrk" | tr -s ' ' | tr '\n' ' ')hedged sub-requests at n1: $(( $(hedges) - before ))"
+}
 QUERY='/v1/count?group_by=python$version_info$0'
-wrk -t2 -c16 -d"$DURATION" --latency "http://$SINGLE$QUERY" > "$OUT/count-single.wrk"
-wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.11:8888$QUERY" > "$OUT/count-cluster.wrk"
-wrk -t2 -c16 -d"$DURATION" --latency "http://127.0.0.11:8888$QUERY&read_consistency=verified" > "$OUT/count-cluster-verified.wrk"
-echo "count, one node, 16 clients: $(wrk_summary "$OUT/count-single.wrk")"
-echo "count, cluster node n1 (fan-out to its peers), 16 clients: $(wrk_summary "$OUT/count-cluster.wrk")"
-echo "count, cluster node n1, read_consistency=verified (digests of every replica first), 16 clients: $(wrk_summary "$OUT/count-cluster-verified.wrk")"
+echo "count, one node, 16 clients: $(count single "http://$SINGLE$QUERY" 16)"
+echo "count, cluster node n1 (fan-out to its peers), 16 clients: $(count cluster "http://127.0.0.11:8888$QUERY" 16)"
+coverage() { curl -s -m 30 "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("coverage"))'; }
+echo "one verified count first: $(coverage "http://127.0.0.11:8888$QUERY&read_consistency=verified")"
+echo "count, cluster node n1, read_consistency=verified (digests of every replica first), 16 clients: $(count verified "http://127.0.0.11:8888$QUERY&read_consistency=verified" 16)"
+echo "count, cluster node n1, 1 client: $(count cluster-1 "http://127.0.0.11:8888$QUERY" 1)"
+echo "count, cluster node n1, read_consistency=verified, 1 client: $(count verified-1 "http://127.0.0.11:8888$QUERY&read_consistency=verified" 1)"
 echo "one node answers: $(curl -s "http://$SINGLE$QUERY" | head -c 120)"
 for ip in 127.0.0.11 127.0.0.14; do echo "$ip answers: $(curl -s "http://$ip:8888$QUERY" | head -c 120)"; done

@@ -10,7 +10,8 @@
 # from the last start until every node has listed N alive), RSS mean/max, idle CPU of the whole
 # cluster over 10 s, suspicions and refutations in the first minute after convergence, and the
 # time until every survivor lists 10 kill -9'd members as failed. For ours also: routed ingest,
-# exact counts from 10 random nodes against ground truth, count latency sequentially and at 8
+# exact counts from 10 random nodes against ground truth, count latency sequentially (also with
+# read_consistency=verified) and at 8
 # connections, cluster-wide CPU per count and per sub-request, counts after the kills, and how
 # the nodes exit on SIGINT. Raw output lands in $OUT/scale (bench/out/scale).
 set -euo pipefail
@@ -79,6 +80,7 @@ check=$(random_nodes "")
 check_http=(); for i in $check; do check_http+=("$(espy_addr "$i"):8888"); done
 report "ours: counts at 10 random nodes vs ground truth" "$($PROBE counts --truth "$TRUTH" --query "$QUERY" "${check_http[@]}" || true)"
 report "ours: count from s$((NODES / 2)), sequential (200 after 20)" "$($PROBE latency --requests 200 "$(espy_addr $((NODES / 2))):8888" "$QUERY")"
+report "ours: verified count from s$((NODES / 2)), sequential (200 after 20)" "$($PROBE latency --requests 200 "$(espy_addr $((NODES / 2))):8888" "$QUERY&read_consistency=verified")"
 sub0=$($PROBE metric espymetrics_cluster_subrequests_total "${espy_http[@]}")
 cpu0=$($PROBE cpu "${ESPY_PIDS[@]}")
 wrk -t2 -c8 -d"$DURATION" --latency "http://$(espy_addr $((NODES / 2))):8888$QUERY" > "$DIR/count-8.wrk"

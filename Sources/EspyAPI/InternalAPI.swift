@@ -162,8 +162,9 @@ public final class InternalAPI {
     /// Body: partitions, comma-separated, whose writes the caller could not deliver here (it
     /// keeps them as hints). This node may not know: the request may never have arrived.
     private func missed(_ request: HTTPRequest, _ reply: @escaping Reply) {
-        let text = String(decoding: request.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let partitions = try? InternalWire.parsePartitions(text, partitionCount: shard.settings.partitionCount) else {
+        var end = request.body.endIndex
+        while end > request.body.startIndex, [0x0A, 0x0D, 0x20].contains(request.body[end - 1]) { end -= 1 }
+        guard let partitions = try? InternalWire.parsePartitions(String(decoding: request.body[..<end], as: UTF8.self), partitionCount: shard.settings.partitionCount) else {
             return reply(.error(.badRequest, "body must list partitions 0..<\(shard.settings.partitionCount) separated by commas"))
         }
         onMissedWrites(partitions)
@@ -174,8 +175,9 @@ public final class InternalAPI {
 
     /// Body: partitions, comma-separated. Answer: the digest of each one held here.
     private func digests(_ request: HTTPRequest, _ reply: @escaping Reply) {
-        let text = String(decoding: request.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let partitions = try? InternalWire.parsePartitions(text, partitionCount: shard.settings.partitionCount) else {
+        var end = request.body.endIndex
+        while end > request.body.startIndex, [0x0A, 0x0D, 0x20].contains(request.body[end - 1]) { end -= 1 }
+        guard let partitions = try? InternalWire.parsePartitions(String(decoding: request.body[..<end], as: UTF8.self), partitionCount: shard.settings.partitionCount) else {
             return reply(.error(.badRequest, "body must list partitions 0..<\(shard.settings.partitionCount) separated by commas"))
         }
         let held = partitions.compactMap { partition in shard.digests[partition].map { (partition, $0) } }

@@ -3,23 +3,69 @@ import EspyCore
 
 /// Repair's formats on `/internal/v1/repair/*`: plain text lines, parsed byte-cheaply.
 extension InternalWire {
-    /// `<partition> <count>:<hash hex>` per line, for the partitions held.
+    /// `<partition> <count>:<hash hex>` per line, for the partitions held. Built byte by byte:
+    /// a verified query asks every replica holder for thousands of these.
     public static func encodeDigests(_ digests: [(partition: Int, digest: PartitionDigest)]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(digests.count * 28)
         for (partition, digest) in digests {
-            out.append(contentsOf: "\(partition) \(digest)\n".utf8)
+            JSONText.appendInteger(partition, to: &out)
+            out.append(UInt8(ascii: " "))
+            JSONText.appendInteger(digest.count, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendHex(digest.hash, to: &out)
+            out.append(0x0A)
         }
         return out
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+        var shift = max(0, (63 - value.leadingZeroBitCount) / 4 * 4)
+        while shift >= 0 {
+            out.append(hexDigits[Int((value >> UInt64(shift)) & 0xF)])
+            shift -= 4
+        }
+    }
+
+    /// Parsed byte by byte: a verified query reads one of these from every replica holder.
     public static func decodeDigests(_ body: [UInt8]) -> [Int: PartitionDigest]? {
         var digests: [Int: PartitionDigest] = [:]
-        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, let partition = Int(parts[0]), let digest = PartitionDigest(parsing: parts[1]) else { return nil }
-            digests[partition] = digest
+        var index = body.startIndex
+        /// Digits up to `terminator` (or the end, for the last field of the last line).
+        func number(radix: UInt64, until terminator: UInt8) -> UInt64? {
+            var value: UInt64 = 0
+            var digits = 0
+            while index < body.endIndex, body[index] != terminator {
+                guard let digit = hexDigit(body[index]), digit < radix else { return nil }
+                let (shifted, overflowed) = value.multipliedReportingOverflow(by: radix)
+                let (sum, carried) = shifted.addingReportingOverflow(digit)
+                guard !overflowed, !carried else { return nil }
+                value = sum
+                digits += 1
+                index += 1
+            }
+            guard digits > 0, index < body.endIndex || terminator == 0x0A else { return nil }
+            index += 1
+            return value
+        }
+        while index < body.endIndex {
+            guard let partition = number(radix: 10, until: UInt8(ascii: " ")), partition <= Int.max,
+                  let count = number(radix: 10, until: UInt8(ascii: ":")), count <= Int.max,
+                  let hash = number(radix: 16, until: 0x0A) else { return nil }
+            digests[Int(partition)] = PartitionDigest(count: Int(count), hash: hash)
         }
         return digests
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt64? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt64(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt64(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt64(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
     }
 
     /// Read repairs, `<partition> <member>` per line.

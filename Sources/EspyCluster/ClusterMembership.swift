@@ -19,7 +19,7 @@ public struct ClusterMembership: Sendable {
         public var ownershipRule: OwnershipRule
         public var quiescentMicroseconds: Int64 = 1_000_000
         public var quantumMicroseconds: Int64 = 5_000_000
-        /// How stale a placement a write may be given while a burst goes on.
+        /// How stale a placement a write or a query may be given while a burst goes on.
         public var writeFlushMicroseconds: Int64 = 100_000
 
         public init(partitionCount: Int, ownershipRule: OwnershipRule = OwnershipRule()) {
@@ -154,11 +154,12 @@ public struct ClusterMembership: Sendable {
         return effects
     }
 
-    /// A write is about to be placed: a placement change still waiting for its burst to end is
-    /// applied now (at most every `writeFlushMicroseconds`), since a write placed on a map that
-    /// lacks a new owner gives that owner nothing and no hint, and it would not know it is
-    /// behind. Reads need no such care: the old owners keep their data until handoff confirms.
-    public mutating func placementForWrite(now: Timestamp) -> [Effect] {
+    /// A write is about to be placed or a query planned: a placement change still waiting for
+    /// its burst to end is applied now (at most every `writeFlushMicroseconds`). A write placed
+    /// on a map that lacks a new owner gives that owner nothing and no hint, and it would not
+    /// know it is behind; a query planned on it reads replicas that may not be the ones writes
+    /// now go to (a node that was alone a moment ago reads only itself).
+    public mutating func placementForRequest(now: Timestamp) -> [Effect] {
         guard placementDirty, now.microseconds - lastPlacementAt.microseconds >= settings.writeFlushMicroseconds else { return [] }
         placementDirty = false
         return applyPlacement(now: now)

@@ -22,9 +22,13 @@ public struct ReadVerification: Sendable {
     /// Partitions with too few replicas answering to be sure of any: none of them is read.
     public private(set) var unverifiablePartitions = 0
 
-    private let candidates: [Int: [MemberName]]
-    private let needed: [Int: Int]
-    private var digests: [Int: [MemberName: PartitionDigest]] = [:]
+    /// By partition: the replicas compared (empty: not verified), how many of them must answer,
+    /// and their digests as they arrive, in the replicas' order.
+    private let candidates: [[MemberName]]
+    private let needed: [Int]
+    private var digests: [[PartitionDigest?]]
+    /// Per node, where its answers go: (partition, index among the partition's candidates).
+    private let slots: [MemberName: [(partition: Int, index: Int)]]
     private var awaitingDigests: Set<MemberName>
     private var awaitingRepairs: Set<MemberName> = []
 
@@ -32,9 +36,10 @@ public struct ReadVerification: Sendable {
     ///   - plan: the query's plan, whose readable replicas are the ones compared.
     ///   - replicaCount: how many replicas the map gives a partition, readable or not.
     public init(plan: QueryPlan, quorum: WriteQuorum, replicaCount: (Int) -> Int) {
-        var candidates: [Int: [MemberName]] = [:]
-        var needed: [Int: Int] = [:]
-        var requests: [MemberName: [Int]] = [:]
+        let size = (plan.plannedPartitions.last ?? -1) + 1
+        var candidates = Array(repeating: [MemberName](), count: size)
+        var needed = Array(repeating: 0, count: size)
+        var slots: [MemberName: [(partition: Int, index: Int)]] = [:]
         for partition in plan.plannedPartitions {
             let replicas = replicaCount(partition)
             let enough = replicas - quorum.required(replicaCount: replicas) + 1
@@ -43,12 +48,14 @@ public struct ReadVerification: Sendable {
             guard enough > 1, !readable.isEmpty else { continue }
             candidates[partition] = readable
             needed[partition] = enough
-            for replica in readable { requests[replica, default: []].append(partition) }
+            for (index, replica) in readable.enumerated() { slots[replica, default: []].append((partition, index)) }
         }
         self.candidates = candidates
         self.needed = needed
-        digestRequests = requests
-        awaitingDigests = Set(requests.keys)
+        digests = candidates.map { Array(repeating: nil, count: $0.count) }
+        self.slots = slots
+        digestRequests = slots.mapValues { $0.map(\.partition) }
+        awaitingDigests = Set(slots.keys)
         if awaitingDigests.isEmpty { decide() }
     }
 
@@ -62,8 +69,8 @@ public struct ReadVerification: Sendable {
     /// does not hold (an empty digest).
     public mutating func digestsArrived(_ held: [Int: PartitionDigest], from node: MemberName) {
         guard awaitingDigests.remove(node) != nil else { return }
-        for partition in digestRequests[node] ?? [] {
-            digests[partition, default: [:]][node] = held[partition] ?? PartitionDigest()
+        for (partition, index) in slots[node] ?? [] {
+            digests[partition][index] = held[partition] ?? PartitionDigest()
         }
         if awaitingDigests.isEmpty { decide() }
     }
@@ -87,14 +94,13 @@ public struct ReadVerification: Sendable {
     }
 
     private mutating func decide() {
-        for (partition, replicas) in candidates {
-            let answers = replicas.compactMap { replica in digests[partition]?[replica].map { (replica, $0) } }
-            if answers.count < needed[partition]! {
+        for (partition, replicas) in candidates.enumerated() where !replicas.isEmpty {
+            let answers = zip(replicas, digests[partition]).compactMap { replica, digest in digest.map { (replica, $0) } }
+            if answers.count < needed[partition] {
                 unverifiablePartitions += 1
                 for replica in replicas { excluded.insert(PartitionReplica(partition: partition, member: replica)) }
                 continue
             }
-            let answered = Set(answers.map(\.0))
             // The replica holding the most pulls the least: a restarted or cut-off replica is
             // far behind, while an in-flight write leaves one replica short by a batch.
             var (target, targetDigest) = answers[0]
@@ -103,7 +109,7 @@ public struct ReadVerification: Sendable {
             }
             let sources = answers.filter { $0.1 != targetDigest }.map(\.0)
             if sources.isEmpty {
-                for replica in replicas where !answered.contains(replica) {
+                for (replica, digest) in zip(replicas, digests[partition]) where digest == nil {
                     excluded.insert(PartitionReplica(partition: partition, member: replica))
                 }
                 continue
@@ -113,9 +119,6 @@ public struct ReadVerification: Sendable {
             for replica in replicas where replica != target {
                 excluded.insert(PartitionReplica(partition: partition, member: replica))
             }
-        }
-        for target in repairs.keys {
-            repairs[target]!.sort { ($0.partition, $0.member) < ($1.partition, $1.member) }
         }
         awaitingRepairs = Set(repairs.keys)
     }

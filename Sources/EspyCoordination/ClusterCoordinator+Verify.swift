@@ -8,14 +8,16 @@ extension ClusterCoordinator {
     /// repaired, and the plan reads only replicas known to hold every acknowledged record.
     func verifiedPlan(completion: @escaping (QueryPlan, ReadVerification) -> Void) {
         metrics.verifiedReads.increment()
-        var verification = ReadVerification(plan: queryPlan(), quorum: quorum) { self.map.replicas(of: $0).count }
+        let plan = queryPlan()
+        var verification = ReadVerification(plan: plan, quorum: quorum) { self.map.replicas(of: $0).count }
         var finished = false
 
         func finishIfDone() {
             guard verification.isFinished, !finished else { return }
             finished = true
             metrics.readRepairs.increment(by: verification.repairedPartitions)
-            completion(makePlan(unverified: verification.excluded), verification)
+            // Replicas that agree, as they do but for moments after a write, keep the cached plan.
+            completion(verification.excluded.isEmpty ? plan : makePlan(unverified: verification.excluded), verification)
         }
 
         func repair() {

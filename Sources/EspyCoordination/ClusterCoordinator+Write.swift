@@ -10,7 +10,7 @@ extension ClusterCoordinator {
     /// record has reached its quorum or cannot; nothing is reported stored that is not
     /// committed on a quorum.
     public func store(_ records: [PreparedRecord], completion: @escaping (StoreOutcome) -> Void) {
-        _ = carryOut(membership.placementForWrite(now: Timestamp.now()))
+        _ = carryOut(membership.placementForRequest(now: Timestamp.now()))
         let plan = WritePlan(recordPartitions: records.map(\.partition), map: map, routable: writable, quorum: quorum)
         var tracker = WriteTracker(plan: plan, awaiting: selfName)
         var newlyStored = Array(repeating: false, count: records.count)

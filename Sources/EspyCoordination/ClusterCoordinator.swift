@@ -191,6 +191,7 @@ public final class ClusterCoordinator: RecordStore {
     /// answered from rollups, so the plan is built once per map and set of live members and
     /// copied for each query (a value type: copies share storage until they diverge).
     func queryPlan() -> QueryPlan {
+        _ = carryOut(membership.placementForRequest(now: Timestamp.now()))
         refreshPlan()
         return cachedPlan!.plan
     }

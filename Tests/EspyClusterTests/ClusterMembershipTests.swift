@@ -59,13 +59,13 @@ final class ClusterMembershipTests: XCTestCase {
         XCTAssertEqual(membership.view.owners.count, 50)
     }
 
-    func test_aWrite_getsThePlacementABurstIsStillWaitingFor() {
+    func test_aWriteOrQuery_getsThePlacementABurstIsStillWaitingFor() {
         var membership = membership()
         _ = membership.apply(peer("n2"), now: at(0))
         _ = membership.apply(peer("n3"), now: at(50))
-        XCTAssertEqual(membership.placementForWrite(now: at(60)), [], "placed 60 ms ago: fresh enough")
-        XCTAssertEqual(membership.placementForWrite(now: at(150)), [.placementChanged])
-        XCTAssertEqual(membership.placementForWrite(now: at(400)), [], "nothing pending any more")
+        XCTAssertEqual(membership.placementForRequest(now: at(60)), [], "placed 60 ms ago: fresh enough")
+        XCTAssertEqual(membership.placementForRequest(now: at(150)), [.placementChanged])
+        XCTAssertEqual(membership.placementForRequest(now: at(400)), [], "nothing pending any more")
         XCTAssertEqual(membership.tick(now: at(1_050)), [.repairRound], "the repair round still waits for the quiet")
         XCTAssertEqual(membership.placementRebuilds, 2)
     }

@@ -16,8 +16,17 @@ final class VerifiedReadTests: XCTestCase {
 
     private func coverage(_ json: [String: Any]) -> [String: Any] { json["coverage"] as? [String: Any] ?? [:] }
 
+    /// Verified reads prove completeness for the placement the asking node knows; a node that
+    /// has not applied a membership change yet knows other replicas than the writer.
+    private func placementAgrees(_ names: [String]) -> Bool {
+        let views = names.compactMap { try? cluster.partitions(of: $0) }
+        return views.count == names.count && Set(views.compactMap { $0["view_digest"] as? String }).count == 1
+            && views.allSatisfy { Set(($0["owned"] as? [String: Int] ?? [:]).keys) == Set(names) }
+    }
+
     func testACountRightAfterEachAcknowledgedBatch_isExactEverywhere() throws {
         try cluster.startCluster(["n1", "n2", "n3"])
+        XCTAssertTrue(cluster.waitUntil(30) { placementAgrees(["n1", "n2", "n3"]) }, "placement did not settle")
         let profiles = ProfileGenerator.profiles(12_000, seed: 91)
         for (batch, end) in stride(from: 1_000, through: profiles.count, by: 1_000).enumerated() {
             try cluster.ingest(profiles[(end - 1_000)..<end], through: batch % 2 == 0 ? "n1" : "n3", batch: 1_000)
