@@ -237,14 +237,17 @@ def latency(args):
         connection.request("GET", args.query)
         connection.getresponse().read()
     times = []
+    not_ok = 0
     for _ in range(args.requests):
         began = time.perf_counter()
         connection.request("GET", args.query)
         response = connection.getresponse()
         response.read()
         times.append((time.perf_counter() - began) * 1000)
+        not_ok += response.status != 200
     times.sort()
-    print(f"p50 {times[len(times) // 2]:.2f} ms, p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.2f} ms")
+    refused = f", {not_ok} not 200" if not_ok else ""
+    print(f"p50 {times[len(times) // 2]:.2f} ms, p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.2f} ms{refused}")
 
 
 def main():

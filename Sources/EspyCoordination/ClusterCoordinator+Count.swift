@@ -78,6 +78,7 @@ extension ClusterCoordinator {
             }
         }
 
+        let hedgeCost = shard.readsFromRollups(query) ? HedgeTiming.scanningHedgeCost : 1
         /// Stragglers are asked of their next replicas too, each once: the first answer wins.
         /// Wakes at the earliest moment a pending sub-request becomes a straggler.
         func hedgeStragglers() {
@@ -92,7 +93,7 @@ extension ClusterCoordinator {
                     nextCheck = min(nextCheck ?? due, due)
                     continue
                 }
-                guard let fanOut = plan.hedgeFanOut(pending.id), hedgeTiming.spend(fanOut) else { continue }
+                guard let fanOut = plan.hedgeFanOut(pending.id), hedgeTiming.spend(fanOut, costing: hedgeCost) else { continue }
                 let hedges = plan.hedge(pending.id)
                 metrics.hedges.increment(by: hedges.count)
                 for hedge in hedges { run(hedge) }

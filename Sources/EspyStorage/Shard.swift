@@ -185,6 +185,12 @@ public final class Shard {
     }
 
     /// The partition list a read must filter on, or nil when it covers everything held here.
+    /// Whether a count over everything this shard holds is read from its rollups rather than
+    /// from its records (a count over some of its partitions always reads records).
+    public func readsFromRollups(_ query: CountQuery) -> Bool {
+        !query.isComposite && query.limit == nil && (query.groupBy.map(settings.dimensions.contains) ?? true)
+    }
+
     private func restriction(_ partitions: [Int]?) -> [Int]? {
         guard let partitions, partitions.count < settings.partitionCount else { return nil }
         // A flag array, not a Set: sub-requests list thousands of partitions, on every query.

@@ -103,6 +103,14 @@ final class QueryPlanHedgingTests: XCTestCase {
         XCTAssertFalse(timing.spend(1), "a quiet spell buys no more than the capacity")
     }
 
+    func testAHedgeThatScansWhatTheStragglerReadsFromRollups_isChargedItsCost() {
+        var timing = HedgeTiming(budgetFraction: 0.05, budgetCapacity: 200)
+        for _ in 0..<100 { timing.sent(10) }
+        XCTAssertFalse(timing.spend(2, costing: HedgeTiming.scanningHedgeCost), "50 earned: not two scanning hedges")
+        XCTAssertTrue(timing.spend(1, costing: HedgeTiming.scanningHedgeCost))
+        XCTAssertFalse(timing.spend(1), "the scan took everything earned")
+    }
+
     func testTiming_hedgesAfterSmoothedLatencyPlusFourDeviations_withAFloor() {
         var timing = HedgeTiming(minimumMilliseconds: 5, initialMilliseconds: 50)
         XCTAssertEqual(timing.hedgeAfterMilliseconds("b1"), 50, "unmeasured peer")

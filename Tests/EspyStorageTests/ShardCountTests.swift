@@ -268,3 +268,20 @@ final class ShardCountTests: XCTestCase {
         XCTAssertEqual(try harness.count(groupBy: nil, since: Timestamp(microseconds: -2 * day + 6)).recordCount, 2)
     }
 }
+
+extension ShardCountTests {
+    func testWhichCountsAreReadFromRollups() throws {
+        let shard = try XCTUnwrap(harness.shard)
+        let parsed = { (text: String) in
+            try CountQuery(parameters: text.split(separator: "&").map { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                return (String(parts[0]), String(parts[1]))
+            })
+        }
+        XCTAssertTrue(shard.readsFromRollups(try parsed("")))
+        XCTAssertTrue(shard.readsFromRollups(try parsed("group_by=python$version_info$0&since=2026-11-01")))
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$release")), "not a declared dimension")
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&limit=10")))
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&where=python$version_info$0:3")))
+    }
+}
