@@ -2,7 +2,7 @@
 /// so it is added to the exposition here; `docs/operations.md` describes the same metrics.
 enum MetricHelp {
     static let text: [String: String] = [
-        "espymetrics_cluster_hedged_subrequests_total": "sub-requests also sent to other replicas because the first was slower than its peer's usual (at most 5 % of sub-requests)",
+        "espymetrics_cluster_hedged_subrequests_total": "sub-requests also sent to other replicas because the first was slower than its peer's usual (at most 5 % of sub-requests; a hedge of a count read from rollups costs 50)",
         "espymetrics_cluster_hints_delivered_total": "hinted records delivered to the replica that missed them",
         "espymetrics_cluster_hints_kept_total": "records kept as hints for replicas that missed them",
         "espymetrics_cluster_local_write_failures_total": "writes to this node's own shard that failed (a full or failing disk); their partitions catch up before they are read here",
