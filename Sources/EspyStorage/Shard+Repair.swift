@@ -5,12 +5,13 @@ extension Shard {
     /// The ids of `partition` held here, in `buckets` (nil: all).
     public func ids(inPartition partition: Int, buckets: Set<Int>? = nil,
                     completion: @escaping (Result<[RecordID], StorageError>) -> Void) {
-        withReader({ (reader) throws(StorageError) in try reader.ids(inPartition: partition, buckets: buckets) }, completion: completion)
+        withReader(background: true, { (reader) throws(StorageError) in try reader.ids(inPartition: partition, buckets: buckets) },
+                   completion: completion)
     }
 
     /// The records with these ids, as stored-record lines (the `/internal/v1/records` body form).
     public func storedRecords(ids: [RecordID], completion: @escaping (Result<[UInt8], StorageError>) -> Void) {
-        withReader({ (reader) throws(StorageError) in try reader.storedRecords(ids: ids) }, completion: completion)
+        withReader(background: true, { (reader) throws(StorageError) in try reader.storedRecords(ids: ids) }, completion: completion)
     }
 
     /// Deletes a partition that other replicas now hold; completes with the records removed.

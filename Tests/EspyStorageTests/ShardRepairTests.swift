@@ -119,5 +119,22 @@ final class ShardRepairTests: XCTestCase {
         XCTAssertEqual(try harness.hintCounts, ["node-c": 3],
                        "hints older than the window are gone")
     }
-}
 
+    func testACountQueuedBehindRepairReads_isServedBeforeThem() throws {
+        _ = try harness.write(records)
+        let shard = try XCTUnwrap(harness.shard)
+        // 40 repair reads, then a count, all asked at once of the 2 reader connections.
+        let order: [String]? = harness.loopThread.await { done in
+            var finished: [String] = []
+            func note(_ name: String) {
+                finished.append(name)
+                if finished.count == 41 { done(finished) }
+            }
+            for index in 0..<40 { shard.ids(inPartition: index % 16) { _ in note("repair \(index)") } }
+            shard.count(CountQuery()) { _ in note("count") }
+        }
+        let position = try XCTUnwrap(try XCTUnwrap(order).firstIndex(of: "count"))
+        // Two repair reads were running already; a few more may finish while the count runs.
+        XCTAssertLessThan(position, 10, "the count waited behind repair reads: \(order!.prefix(position + 1))")
+    }
+}
