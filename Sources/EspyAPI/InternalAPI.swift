@@ -162,9 +162,7 @@ public final class InternalAPI {
     /// Body: partitions, comma-separated, whose writes the caller could not deliver here (it
     /// keeps them as hints). This node may not know: the request may never have arrived.
     private func missed(_ request: HTTPRequest, _ reply: @escaping Reply) {
-        var end = request.body.endIndex
-        while end > request.body.startIndex, [0x0A, 0x0D, 0x20].contains(request.body[end - 1]) { end -= 1 }
-        guard let partitions = try? InternalWire.parsePartitions(String(decoding: request.body[..<end], as: UTF8.self), partitionCount: shard.settings.partitionCount) else {
+        guard let partitions = partitions(listedIn: request.body) else {
             return reply(.error(.badRequest, "body must list partitions 0..<\(shard.settings.partitionCount) separated by commas"))
         }
         onMissedWrites(partitions)
@@ -173,11 +171,18 @@ public final class InternalAPI {
 
     // MARK: Repair
 
+    /// A body of partitions, comma-separated, with spaces or line breaks around them.
+    private func partitions(listedIn body: [UInt8]) -> [Int]? {
+        let isSpace = { (byte: UInt8) in byte == 0x0A || byte == 0x0D || byte == 0x20 }
+        guard let first = body.firstIndex(where: { !isSpace($0) }), let last = body.lastIndex(where: { !isSpace($0) }) else {
+            return try? InternalWire.parsePartitions("", partitionCount: shard.settings.partitionCount)
+        }
+        return try? InternalWire.parsePartitions(String(decoding: body[first...last], as: UTF8.self), partitionCount: shard.settings.partitionCount)
+    }
+
     /// Body: partitions, comma-separated. Answer: the digest of each one held here.
     private func digests(_ request: HTTPRequest, _ reply: @escaping Reply) {
-        var end = request.body.endIndex
-        while end > request.body.startIndex, [0x0A, 0x0D, 0x20].contains(request.body[end - 1]) { end -= 1 }
-        guard let partitions = try? InternalWire.parsePartitions(String(decoding: request.body[..<end], as: UTF8.self), partitionCount: shard.settings.partitionCount) else {
+        guard let partitions = partitions(listedIn: request.body) else {
             return reply(.error(.badRequest, "body must list partitions 0..<\(shard.settings.partitionCount) separated by commas"))
         }
         let held = partitions.compactMap { partition in shard.digests[partition].map { (partition, $0) } }
