@@ -134,15 +134,18 @@ final class ClusterHarness {
         try XCTUnwrap(try nodes[node]!.request("GET", "/v1/cluster/partitions").json())
     }
 
-    /// Prints each node's warnings and errors (for a failed test) and stops every node.
+    /// Prints each node's warnings and errors (for a failed test) and stops every node. Of a
+    /// large cluster, only nodes that warned, and fewer lines of each, so the output stays readable.
     func tearDown(failed: Bool) {
         if failed {
+            let large = nodes.count > 12
             for (name, node) in nodes.sorted(by: { $0.key < $1.key }) {
                 let notable = node.log.split(separator: "\n").filter {
                     !$0.contains("http/path=") && ($0.contains(" warning ") || $0.contains(" error ") || $0.contains("repair")
                         || $0.contains("leaving") || $0.contains("cluster/") || $0.contains("Fatal error"))
                 }
-                print("log of \(name) (warnings, errors, repair):\n" + notable.suffix(60).joined(separator: "\n"))
+                if large && !notable.contains(where: { $0.contains(" warning ") || $0.contains(" error ") || $0.contains("Fatal") }) { continue }
+                print("log of \(name) (warnings, errors, repair):\n" + notable.suffix(large ? 15 : 60).joined(separator: "\n"))
             }
         }
         for node in nodes.values { node.terminateHard() }

@@ -9,10 +9,35 @@ final class HundredNodeClusterTests: XCTestCase {
     private static let nodeCount = 100
     private var cluster: ClusterHarness!
 
+    /// Failures said again after the nodes' logs, which would otherwise bury them.
+    private var failures: [String] = []
+
     override func setUp() { cluster = ClusterHarness() }
 
     override func tearDown() {
-        cluster.tearDown(failed: (testRun?.failureCount ?? 0) > 0)
+        cluster.tearDown(failed: !failures.isEmpty)
+        for failure in failures { print("failed: " + failure) }
+    }
+
+    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int, expected: Bool) {
+        failures.append("line \(lineNumber): \(description)")
+        super.recordFailure(withDescription: description, inFile: filePath, atLine: lineNumber, expected: expected)
+    }
+
+    /// Each member `name` lists, with its status.
+    private func statuses(seenBy name: String) -> [String: String] {
+        let members = (try? cluster[name].request("GET", "/v1/cluster/members").json()?["members"] as? [[String: Any]]) ?? []
+        return Dictionary(members.compactMap { member in
+            (member["name"] as? String).map { ($0, member["status"] as? String ?? "?") }
+        }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Members `name` does not count as in the cluster: unlisted, failed or left. Suspicion is
+    /// not among them: on a loaded machine a probe answered late makes a member suspect until
+    /// it refutes, which is the protocol working; declaring it failed would not be.
+    private func lostSight(by name: String, of names: [String]) -> [String] {
+        let seen = statuses(seenBy: name)
+        return names.filter { !["alive", "suspect"].contains(seen[$0] ?? "unlisted") }.map { "\($0) \(seen[$0] ?? "unlisted")" }
     }
 
     func testAHundredNodesForm_stayCalmForThirtySeconds_andCountExactlyFromAnyNode() throws {
@@ -22,20 +47,24 @@ final class HundredNodeClusterTests: XCTestCase {
         let started = Date()
         var lagging: [String] = names
         let formed = cluster.waitUntil(60) {
-            lagging = lagging.filter { cluster.alive(seenBy: $0).count < Self.nodeCount }
+            lagging = lagging.filter { !lostSight(by: $0, of: names).isEmpty }
             return lagging.isEmpty
         }
-        XCTAssertTrue(formed, "still not seeing all \(Self.nodeCount) alive: \(lagging.prefix(10))")
+        XCTAssertTrue(formed, "not every node lists all \(Self.nodeCount) in the cluster: "
+                      + lagging.prefix(5).map { "\($0) lacks \(lostSight(by: $0, of: names).prefix(10))" }.joined(separator: "; "))
         print("[measure] \(Self.nodeCount) nodes started in \(Int(started.timeIntervalSince(began))) s; "
-              + "all list \(Self.nodeCount) alive \(String(format: "%.1f", Date().timeIntervalSince(started))) s after the last start")
+              + "all list \(Self.nodeCount) members \(String(format: "%.1f", Date().timeIntervalSince(started))) s after the last start")
 
         // Thirty quiet seconds: nobody is suspected into failure, nobody stops seeing anyone.
         Thread.sleep(forTimeInterval: 30)
-        let failures = names.filter { cluster[$0].log.contains("member failed") }
-        XCTAssertEqual(failures, [], "nodes that declared a live member failed")
+        let declaringFailed = names.filter { cluster[$0].log.contains("member failed") }
+        XCTAssertEqual(declaringFailed, [], "nodes that declared a live member failed")
+        var suspected = 0
         for name in names.shuffled().prefix(10) {
-            XCTAssertEqual(cluster.alive(seenBy: name).count, Self.nodeCount, "\(name) lost sight of a member")
+            XCTAssertEqual(lostSight(by: name, of: names), [], "\(name) lost sight of members")
+            suspected += statuses(seenBy: name).values.count { $0 == "suspect" }
         }
+        print("[measure] 10 nodes asked after 30 quiet seconds listed \(suspected) suspect members in all")
 
         var generator = ProfileGenerator(seed: 65)
         let profiles = (0..<6_000).map { generator.profile(index: $0) }
