@@ -100,7 +100,13 @@ public final class InternalAPI {
         Result { () throws(QueryParameterError) -> SubRequest in
             let parameters = InternalAPI.parameters(of: request)
             let query = try CountQuery(parameters: parameters.filter { $0.name != "partitions" && $0.name != "cursor" })
-            let cursor = parameters.first { $0.name == "cursor" }.flatMap { InternalWire.parseCursor($0.value) }
+            var cursor: ExportCursor?
+            if let text = parameters.first(where: { $0.name == "cursor" })?.value {
+                guard let parsed = InternalWire.parseCursor(text) else {
+                    throw QueryParameterError(parameter: "cursor", reason: "must be '<server_time microseconds>:<32 hex digit id>', as X-Espy-Next-Cursor gave it")
+                }
+                cursor = parsed
+            }
             guard let listed = parameters.first(where: { $0.name == "partitions" }) else {
                 return SubRequest(query: query, partitions: nil, unavailable: [], cursor: cursor)
             }
@@ -229,7 +235,7 @@ public final class InternalAPI {
     /// Body: record ids, one hex id per line. Answer: those records, as stored-record lines.
     private func fetch(_ request: HTTPRequest, _ reply: @escaping Reply) {
         guard let ids = InternalWire.decodeIDs(request.body) else {
-            return reply(.error(.badRequest, "body must list record ids, one 32-digit hex id per line"))
+            return reply(.error(.badRequest, "body must list record ids, one 32-digit hex id per line, at most \(InternalWire.maxIDsPerFetch) distinct"))
         }
         shard.storedRecords(ids: ids) { result in
             switch result {

@@ -99,10 +99,19 @@ extension InternalWire {
         return out
     }
 
+    /// Ids asked of `repair/fetch` at most at once: ten of the repairer's batches. The answer
+    /// holds each record once, so its size is bounded by this many records.
+    public static let maxIDsPerFetch = 10_000
+
+    /// The distinct ids listed, in the order first listed; nil when a line is not an id or
+    /// more than `maxIDsPerFetch` distinct ids are listed.
     public static func decodeIDs(_ body: [UInt8]) -> [RecordID]? {
         var ids: [RecordID] = []
+        var seen = Set<RecordID>()
         for line in body.split(separator: 0x0A) {
             guard let id = RecordID(hex: String(decoding: line, as: UTF8.self)) else { return nil }
+            guard seen.insert(id).inserted else { continue }
+            guard ids.count < maxIDsPerFetch else { return nil }
             ids.append(id)
         }
         return ids

@@ -16,15 +16,21 @@ public enum InternalWire {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Parsed byte by byte: a sub-request can list thousands of partitions.
+    /// Parsed byte by byte: a sub-request can list thousands of partitions. A partition listed
+    /// twice is refused: the shard reads a list as long as every partition as the whole shard.
     static func parsePartitions(_ text: String, partitionCount: Int) throws(QueryParameterError) -> [Int] {
         var partitions: [Int] = []
+        var listed = [Bool](repeating: false, count: partitionCount)
         var value = 0
         var digits = 0
         func finish() throws(QueryParameterError) {
             guard digits > 0, value < partitionCount else {
                 throw QueryParameterError(parameter: "partitions", reason: "must list partitions 0..<\(partitionCount) separated by commas")
             }
+            guard !listed[value] else {
+                throw QueryParameterError(parameter: "partitions", reason: "lists partition \(value) more than once")
+            }
+            listed[value] = true
             partitions.append(value)
             value = 0
             digits = 0

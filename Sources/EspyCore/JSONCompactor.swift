@@ -79,6 +79,10 @@ public struct JSONCompactor {
         var output: [UInt8] = []
         var emitting = true
         var droppedKey: [UInt8]? = nil
+        /// Whether the top level held `droppedKey` already. A client's copies are all dropped
+        /// (the server owns the key), but a stored record's is its time, and readers of one
+        /// with two would disagree on which is.
+        var droppedKeySeen = false
         var checksClientRules = true
         /// The keys of every object being scanned, innermost last; each object compares a new key
         /// only with its own (from `ObjectKeys.base` on). One buffer per document, not per object.
@@ -209,6 +213,12 @@ public struct JSONCompactor {
                 let escaped = try string()
                 let keyEnd = position
                 let dropping = depth == 0 && isDroppedKey(keyStart + 1, keyEnd - 1)
+                if dropping && !checksClientRules {
+                    guard !droppedKeySeen else {
+                        throw JSONSyntaxError("duplicate key \(quoted(makeKey(keyStart + 1, keyEnd - 1, escaped: escaped))) in object", at: keyStart)
+                    }
+                    droppedKeySeen = true
+                }
                 if checksClientRules && !dropping {
                     let key = makeKey(keyStart + 1, keyEnd - 1, escaped: escaped)
                     guard isNewKey(key, in: &keys) else {

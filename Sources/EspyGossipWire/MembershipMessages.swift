@@ -26,6 +26,7 @@ public struct SuspectMessage: GossipMessageBody {
             default: try reader.skipValue()
             }
         }
+        try requireNodeName(node, in: "\(Self.messageType)")
     }
 
     public func encode(to writer: inout MsgpackWriter) {
@@ -62,6 +63,7 @@ public struct DeadMessage: GossipMessageBody {
             default: try reader.skipValue()
             }
         }
+        try requireNodeName(node, in: "\(Self.messageType)")
     }
 
     public func encode(to writer: inout MsgpackWriter) {
@@ -121,6 +123,7 @@ public struct AliveMessage: GossipMessageBody {
             default: try reader.skipValue()
             }
         }
+        try requireNodeName(node, in: "\(Self.messageType)")
     }
 
     public func encode(to writer: inout MsgpackWriter) {
@@ -138,4 +141,10 @@ public struct AliveMessage: GossipMessageBody {
         writer.writeString("Vsn")
         writer.writeOptionalByteString(versions?.bytes)
     }
+}
+
+/// The name a membership claim is about. memberlist cannot track a member without one; taken
+/// in, an empty name became a member "" on every node that went suspect, then failed.
+func requireNodeName(_ name: String, in message: String) throws {
+    guard !name.isEmpty else { throw WireError.invalidField("\(message) node name", "empty or missing") }
 }

@@ -83,6 +83,7 @@ public struct PushNodeState: MsgpackStruct, Equatable {
             default: try reader.skipValue()
             }
         }
+        try requireNodeName(name, in: "push/pull")
     }
 
     public func encode(to writer: inout MsgpackWriter) {

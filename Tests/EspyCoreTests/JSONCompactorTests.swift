@@ -293,6 +293,16 @@ final class JSONCompactorTests: XCTestCase {
         XCTAssertEqual(try JSONCompactor.compactObject(stored, origin: .stored), stored)
     }
 
+    func testAStoredRecordWithItsDroppedKeyTwiceIsRefused() {
+        for text in [#"{"server_time":"a","x":1,"server_time":"b"}"#, #"{"server_time":"a","server\u005ftime":"b"}"#] {
+            XCTAssertThrowsError(try JSONCompactor.compactObject(Array(text.utf8), droppingTopLevelKey: "server_time", origin: .stored), text) {
+                XCTAssertTrue("\($0)".contains("duplicate key"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try JSONCompactor.compactObject(Array(#"{"x":{"server_time":1},"server_time":"a"}"#.utf8),
+                                                       droppingTopLevelKey: "server_time", origin: .stored), Array(#"{"x":{"server_time":1}}"#.utf8))
+    }
+
     // MARK: Number length
 
     private func document(numberOfLength length: Int) -> String {

@@ -115,4 +115,15 @@ final class GossipPacketTests: XCTestCase {
         XCTAssertThrowsWireError(.noKeyDecrypts(keyCount: 1),
                                  try GossipPacket.decode(Fixture.pingB.encodedMessage(), keyring: keyring))
     }
+
+    func testClaimsAboutAnEmptyNodeNameAreDroppedAsProblems_andTheRestOfThePacketStays() throws {
+        var nameless = Fixture.aliveA
+        nameless.node = ""
+        let messages: [PacketMessage] = [.alive(nameless), .suspect(SuspectMessage(incarnation: 1, node: "", from: "a")),
+                                         .dead(DeadMessage(incarnation: 1, node: "", from: "a")), .suspect(suspect)]
+        let decoded = try GossipPacket.decode(GossipPacket.encode(messages, options: PacketOptions()), keyring: nil)
+        XCTAssertEqual(decoded.messages, [.suspect(suspect)])
+        XCTAssertEqual(decoded.problems.count, 3)
+        XCTAssertTrue(decoded.problems.allSatisfy { "\($0)".contains("node name: empty or missing") }, "\(decoded.problems)")
+    }
 }

@@ -25,7 +25,7 @@ final class MessageRoundTripTests: XCTestCase {
 
     func testMembershipMessages() throws {
         try assertRoundTrip(SuspectMessage(incarnation: .max, node: "n", from: "f"))
-        try assertRoundTrip(DeadMessage(incarnation: 0, node: "", from: ""))
+        try assertRoundTrip(DeadMessage(incarnation: 0, node: "d", from: ""))
         try assertRoundTrip(AliveMessage(incarnation: 2, node: "swift", addr: ipv4Mapped, port: 27946,
                                          meta: try SerfTags.encode(["role": "py"])))
         try assertRoundTrip(AliveMessage(incarnation: 2, node: "x", addr: [1, 2, 3, 4], port: 0, meta: [], versions: nil))
@@ -88,7 +88,7 @@ final class MessageRoundTripTests: XCTestCase {
 
     func testVsnLengthRules() throws {
         func alive(vsn: String) -> [UInt8] {
-            hex("04 81 a3 56736e") + hex(vsn)
+            hex("04 82 a4 4e6f6465 a1 6e a3 56736e") + hex(vsn) // {"Node": "n", "Vsn": …}
         }
         XCTAssertNil(try AliveMessage(message: alive(vsn: "c0")).versions, "nil Vsn means no versions")
         XCTAssertNil(try AliveMessage(message: alive(vsn: "a0")).versions)

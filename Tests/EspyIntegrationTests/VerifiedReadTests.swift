@@ -47,6 +47,12 @@ final class VerifiedReadTests: XCTestCase {
         // Anti-entropy far away: only the verified read can notice the difference.
         try cluster.startCluster(["n1", "n2", "n3"], config: "[repair]\ninterval_ms = 600000\n")
         try cluster.ingest(ProfileGenerator.profiles(2_000, seed: 92)[...], through: "n2")
+        // Caught up first: n2 then reads every partition from itself, and no catching up pulls
+        // in the records placed on n1 below.
+        XCTAssertTrue(cluster.waitUntil(30) {
+            let handoff = (try? cluster.partitions(of: "n2"))?["handoff"] as? [String: Any]
+            return (handoff?["catching_up"] as? [String: Any])?["partitions"] as? Int == 0
+        }, "n2 did not catch up")
         // Records on n1 alone, as a write acknowledged by `one` replica leaves them until the
         // others hear of it.
         let onlyOnN1 = ProfileGenerator.profiles(300, seed: 93).map {

@@ -126,7 +126,7 @@ final class GossipShell {
             logger.debug("undecodable gossip packet", metadata: ["gossip/from": "\(from)", "gossip/error": "\(error)"])
             return
         }
-        for _ in decoded.problems { core.recordDecodeError() }
+        if !decoded.problems.isEmpty { core.recordDecodeError() }
         run(core.receive(decoded.messages, from: source, now: now, rng: &rng))
     }
 
