@@ -82,12 +82,14 @@ final class GossipTransport {
         let exchange = StreamExchange(loop: loop, keyring: streamOptions.keyring, timeoutMilliseconds: 10_000)
         let key = ObjectIdentifier(exchange)
         openStreams[key] = exchange
+        // Kept until it is over, reply sent and peer gone, so that `close` ends it: a replied
+        // stream left to its own 10 s timer held a stopping node's loop open that long.
+        exchange.onFinished = { [weak self] in self?.openStreams[key] = nil }
         exchange.serve(connection) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure:
                 exchange.finish()
-                self.openStreams[key] = nil
             case .success(let message):
                 self.onStream(message, peer ?? self.localAddress) { [weak self] reply in
                     guard let self else { return }
@@ -96,7 +98,6 @@ final class GossipTransport {
                     } else {
                         exchange.finish()
                     }
-                    self.openStreams[key] = nil
                 }
             }
         }
@@ -106,7 +107,7 @@ final class GossipTransport {
         udp.close()
         listener?.close()
         listener = nil
-        for exchange in openStreams.values { exchange.finish() }
+        for exchange in Array(openStreams.values) { exchange.finish() }
         openStreams = [:]
     }
 }

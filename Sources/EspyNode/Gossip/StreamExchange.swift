@@ -11,6 +11,8 @@ final class StreamExchange {
     private var timer: Timer?
     private var received: [UInt8] = []
     private var completion: ((Result<StreamMessage, GossipTransportError>) -> Void)?
+    /// Called once, when the exchange is over and its connection and timer are closed.
+    var onFinished: () -> Void = {}
 
     init(loop: EventLoop, keyring: Keyring?, timeoutMilliseconds: UInt64) {
         self.loop = loop
@@ -94,5 +96,8 @@ final class StreamExchange {
         timer = nil
         connection?.close()
         connection = nil
+        let onFinished = self.onFinished
+        self.onFinished = {}
+        onFinished()
     }
 }
