@@ -42,7 +42,7 @@ let package = Package(
         ]),
         .target(name: "EspyAPI", dependencies: [
             "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyStorage", .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "EspyCoordination", dependencies: [
             "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage", "EspyAPI",
@@ -60,6 +60,7 @@ let package = Package(
         .executableTarget(name: "espymetrics", dependencies: [
             "EspyNode", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -84,7 +85,7 @@ let package = Package(
             "EspyNode", "EspyTestKit", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPServer", "EspyGossip", "EspyGossipWire", "EspyCluster",
             "EspyCoordination", "EspyStorage", "EspyAPI",
         ]),
-        .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit", "EspyTestRandom"]),
+        .testTarget(name: "EspyIntegrationTests", dependencies: ["espymetrics", "EspyTestKit", "EspyTestRandom", "EspyAPI", "EspyHTTP"]),
     ],
     swiftLanguageModes: [.v5]
 )

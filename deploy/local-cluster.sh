@@ -59,6 +59,8 @@ Environment:
                               $repo_root/.build-release/release/espymetrics (what bench/ builds),
                               espymetrics on PATH, $repo_root/.build/debug/espymetrics
   ESPY_CLUSTER_DIR            where the nodes' directories go (default ./local-cluster)
+  ESPYMETRICS_CLUSTER_KEYS    the cluster keyring the nodes sign internal requests with
+                              (default: \$ESPY_CLUSTER_DIR/cluster.key, made on first start)
   ESPY_CLUSTER_BASE_ADDRESS   IPv4 address of node 0: node i adds i to its last byte (default $DEFAULT_BASE_ADDRESS)
   ESPY_CLUSTER_HTTP_PORT      every node's HTTP port (default $DEFAULT_HTTP_PORT)
   ESPY_CLUSTER_GOSSIP_PORT    every node's gossip port, UDP and TCP (default $DEFAULT_GOSSIP_PORT)
@@ -331,6 +333,20 @@ start_cluster() {
     note "  $program stop"
 }
 
+# The cluster key the nodes sign their requests to each other with: ESPYMETRICS_CLUSTER_KEYS if
+# set, else the cluster directory's own, made on first use and readable by its owner only.
+cluster_keys() {
+    if [[ -n ${ESPYMETRICS_CLUSTER_KEYS:-} ]]; then
+        printf '%s' "$ESPYMETRICS_CLUSTER_KEYS"
+        return
+    fi
+    local file="$cluster_dir/cluster.key"
+    if [[ ! -s $file ]]; then
+        (umask 077 && "$binary" keygen >"$file") || fail "could not make a cluster key in $file"
+    fi
+    cat "$file"
+}
+
 # Starts node i of a cluster of `count`, with every other node of it as a seed: whichever of them
 # runs lets it (re)join, so no node is ever started believing it is alone.
 start_node() {
@@ -343,6 +359,8 @@ start_node() {
         ((j == i)) || arguments+=(--join "$(node_gossip "$j")")
     done
     [[ -n ${ESPY_NODE_CONFIG:-} ]] && arguments+=(--config "$ESPY_NODE_CONFIG")
+    local keys
+    keys=$(cluster_keys)
     printf '\n=== %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$binary" "${arguments[*]}" >>"$dir/node.log"
     # The node is a daemon: nohup, so it outlives the terminal this was started from, and no
     # descriptor of the caller's but the three redirected ones, or a caller waiting for a pipe
@@ -352,7 +370,7 @@ start_node() {
             fd=${fd##*/}
             if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
         done
-        exec nohup "$binary" "${arguments[@]}" </dev/null >>"$dir/node.log" 2>&1
+        ESPYMETRICS_CLUSTER_KEYS=$keys exec nohup "$binary" "${arguments[@]}" </dev/null >>"$dir/node.log" 2>&1
     ) &
     printf '%d\n' "$!" >"$dir/node.pid"
     started+=("$i")

@@ -48,7 +48,21 @@ public final class InternalAPI {
         router.add(.post, "/internal/v1/repair/pull") { [unowned self] in self.pull($0, $1) }
     }
 
+    /// Who may call; set by the node before it serves.
+    public var access = InternalAccess(policy: .membersOnly(isMemberHost: { _ in true }))
+    private var refusalLoggedAt: UInt64?
+
     public func handle(_ request: HTTPRequest, reply: @escaping Reply) {
+        if let (status, reason) = access.refusal(of: request) {
+            let now = loop.nowMilliseconds
+            if refusalLoggedAt.map({ now - $0 >= 60_000 }) ?? true {
+                refusalLoggedAt = now
+                logger.warning("refused an internal request (said at most once a minute; espymetrics_internal_requests_refused_total counts them)", metadata: [
+                    "http/path": "\(request.path)", "http/peer": "\(request.peerHost ?? "?")", "http/reason": "\(reason)",
+                ])
+            }
+            return reply(.error(status, reason))
+        }
         router.dispatch(request, reply: reply)
     }
 

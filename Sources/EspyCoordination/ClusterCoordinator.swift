@@ -31,6 +31,9 @@ public final class ClusterCoordinator: RecordStore {
     public var view: MembershipView { membership.view }
     private(set) var map: PartitionMap
     private(set) var httpAddresses: [MemberName: SocketAddress] = [:]
+    /// The hosts of every member this node has known (its own included): without a cluster
+    /// key, the only clients internal requests are served to.
+    public private(set) var memberHosts: Set<String> = []
     private var cachedPlan: (key: PlanKey, plan: QueryPlan)?
     /// Counts waiting for answers, each with what it does when a member it asked stops being routable.
     private var queriesInFlight: [Int: (MemberName) -> Void] = [:]
@@ -104,6 +107,7 @@ public final class ClusterCoordinator: RecordStore {
                                        settings: membershipSettings ?? ClusterMembership.Settings(partitionCount: shard.settings.partitionCount))
         map = PartitionMap(view: membership.view, replicasPerDatacenter: replicasPerDatacenter)
         httpAddresses[MemberName(selfName)] = try? SocketAddress(parsing: http)
+        if let own = httpAddresses[MemberName(selfName)] { memberHosts.insert(own.host) }
         // A loop that stood still longer than peers wait for an answer was written around.
         replicaReadiness = ReplicaReadiness(partitionCount: shard.settings.partitionCount,
                                             stallMilliseconds: subRequestTimeoutMilliseconds + Self.stallWatchIntervalMilliseconds,
@@ -131,6 +135,7 @@ public final class ClusterCoordinator: RecordStore {
     public func apply(_ changes: [ClusterMembership.Change], now: Timestamp) -> [ClusterMembership.Effect] {
         for case .reported(let member) in changes where member.name != selfName && httpAddresses[member.name]?.description != member.address {
             httpAddresses[member.name] = try? SocketAddress(parsing: member.address)
+            if let address = httpAddresses[member.name] { memberHosts.insert(address.host) }
         }
         let routableBefore = membership.routable
         let effects = carryOut(membership.apply(changes, now: now))

@@ -15,6 +15,8 @@ public struct HTTPRequest: Sendable {
     /// `Connection: close`, HTTP/1.0 `keep-alive`).
     public var keepAlive: Bool
     public var version: (major: Int, minor: Int)
+    /// The client's IP address as the connection sees it (set by the server).
+    public var peerHost: String?
 
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
                 keepAlive: Bool = true, version: (major: Int, minor: Int) = (1, 1)) {

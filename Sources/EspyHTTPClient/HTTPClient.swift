@@ -23,6 +23,8 @@ public final class HTTPClient {
     public let settings: Settings
     private var pools: [SocketAddress: ConnectionPool] = [:]
     private var isClosed = false
+    /// Headers every request also carries, made from it (a signature, say).
+    public var headersFor: ((_ method: HTTPMethod, _ target: String, _ body: [UInt8]) -> [(name: String, value: String)])?
 
     public init(loop: EventLoop, settings: Settings = Settings()) {
         self.loop = loop
@@ -37,6 +39,7 @@ public final class HTTPClient {
         guard !isClosed else { return completion(.failure(HTTPClientError(.closed, "client is closed"))) }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(server)\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        for (name, value) in headersFor?(method, target, body) ?? [] { head += "\(name): \(value)\r\n" }
         let bytes = Array((head + "\r\n").utf8) + body
         let pending = PendingRequest(bytes: bytes, isHead: method == .head,
                                      timeoutMilliseconds: timeoutMilliseconds ?? settings.requestTimeoutMilliseconds, completion: completion)

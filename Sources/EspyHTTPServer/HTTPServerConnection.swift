@@ -24,9 +24,12 @@ final class HTTPServerConnection {
     init(server: HTTPServer, tcp: TCPConnection) {
         self.server = server
         self.tcp = tcp
+        peerHost = tcp.peerAddress?.host
         machine = HTTPConnectionMachine(rules: server.connectionRules, peer: tcp.peerAddress?.description ?? "?",
                                         now: server.loop.nowMilliseconds, httpDate: server.dateHeader)
     }
+
+    private let peerHost: String?
 
     private var now: UInt64 { server.loop.nowMilliseconds }
 
@@ -95,8 +98,9 @@ final class HTTPServerConnection {
             guard machine.takeOutput(into: &writeBuffer) else { return }
             tcp.write(writeBuffer, completion: onWriteCompleted)
             writeBuffer.removeAll(keepingCapacity: true)
-        case .dispatch(let request, let slot):
+        case .dispatch(var request, let slot):
             guard !machine.isClosed else { return }
+            request.peerHost = peerHost
             server.handler(request) { [weak self] response in
                 guard let self else { return }
                 self.machine.responseReady(response, slot: slot, now: self.now, into: &self.actions)

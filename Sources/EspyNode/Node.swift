@@ -87,6 +87,7 @@ public final class Node {
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
             internalAPI.onReplicaWrite = { [unowned coordinator] in coordinator.noteLocalWrite(partitions: $0, failure: $1) }
             internalAPI.onMissedWrites = { [unowned coordinator] in coordinator.markBehind($0) }
+            secureInternalRequests(api: internalAPI, client: client, coordinator: coordinator)
             if !remembered.isEmpty {
                 // Placed as before the restart, so a write needs the same replicas it needed then.
                 handle(coordinator.apply(remembered.map { .reported($0) }, now: Timestamp.now()))

@@ -20,7 +20,7 @@ struct EspyMetricsCommand: ParsableCommand {
             """,
         version: BuildVersion.current,
         subcommands: [ServeCommand.self, ImportCommand.self, QueryCommand.self, MembersCommand.self,
-                      PartitionsCommand.self, LeaveCommand.self, RemoveCommand.self])
+                      PartitionsCommand.self, LeaveCommand.self, RemoveCommand.self, KeygenCommand.self])
 
     /// A peer that resets a connection turns the next write to it into SIGPIPE, whose default
     /// action ends the process; ignored, the write fails with EPIPE and only that connection

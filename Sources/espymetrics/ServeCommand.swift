@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import EspyNode
 import EspyStorage
 import Logging
@@ -12,6 +13,11 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Settings come from embedded defaults, then the TOML file given with --config (see \
             cluster.toml.example for every key), then these flags.
+
+            The cluster keyring, which signs node-to-node requests, is [cluster] keys in the \
+            file, or the environment variable ESPYMETRICS_CLUSTER_KEYS (keys separated by \
+            commas, the first signs), which wins; never a flag, which every user could read \
+            in ps. 'espymetrics keygen' prints a key.
 
             SIGINT stops the node and keeps its data: no new connections, in-flight requests \
             finish, queued writes commit, the shard is closed. The node keeps its partitions and \
@@ -95,6 +101,8 @@ struct ServeCommand: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
+    static let clusterKeysVariable = "ESPYMETRICS_CLUSTER_KEYS"
+
     private func resolvedConfig() throws -> NodeConfig {
         var config = NodeConfig()
         if let path = self.config {
@@ -110,6 +118,10 @@ struct ServeCommand: ParsableCommand {
         if let gossip { config.gossip.address = try ConfigValue.address(gossip, key: "gossip.address") }
         if !join.isEmpty { config.gossip.seeds = try ConfigValue.addresses(join, key: "gossip.join") }
         if !encrypt.isEmpty { config.gossip.keyring = try ConfigValue.keyring(encrypt, key: "gossip.encrypt_keys") }
+        if let keys = ProcessInfo.processInfo.environment[Self.clusterKeysVariable] {
+            config.cluster.keys = try ConfigValue.clusterKeys(keys.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                                                              key: Self.clusterKeysVariable)
+        }
         if let dataDirectory { config.node.dataDirectory = dataDirectory }
         if let logLevel { config.node.logLevel = try ConfigValue.logLevel(logLevel, key: "--log-level") }
         try config.validate()

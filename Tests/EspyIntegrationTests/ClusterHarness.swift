@@ -1,3 +1,5 @@
+import EspyAPI
+import EspyHTTP
 import EspyTestKit
 import Foundation
 import XCTest
@@ -10,12 +12,14 @@ final class ClusterHarness {
     /// Datacenter of each node ever started.
     private(set) var datacenters: [String: String] = [:]
     static let partitionCount = 4096
+    /// Every cluster test runs with internal requests signed, as the deploy examples do.
+    static let clusterKeys = ["rDJ6y4MDiU5ZcnWr3FjD1gY2JDnQ3C2HykOJmNJa2+0="]
 
     /// Starts `name` in `datacenter`, joining through any running node (none, or not `seeded`:
     /// it founds the cluster, or finds it through its member snapshot).
     @discardableResult
     func start(_ name: String, datacenter: String, gossip: String = "127.0.0.1:0", user: String? = nil,
-               config: String? = nil, seeded: Bool = true) throws -> NodeProcess {
+               config: String? = nil, seeded: Bool = true, keys: [String] = ClusterHarness.clusterKeys) throws -> NodeProcess {
         // mkdtemp makes the directory private to root; nodes running as other users live in it.
         if user != nil { chmod(directory.path, 0o755) }
         var arguments = ["--datacenter", datacenter]
@@ -28,7 +32,8 @@ final class ClusterHarness {
             chmod(path, 0o644)
             arguments += ["--config", path]
         }
-        let node = try NodeProcess(dataDirectory: directory.file(name), name: name, gossip: gossip, extraArguments: arguments, user: user)
+        let node = try NodeProcess(dataDirectory: directory.file(name), name: name, gossip: gossip, extraArguments: arguments, user: user,
+                                   environment: keys.isEmpty ? [:] : ["ESPYMETRICS_CLUSTER_KEYS": keys.joined(separator: ",")])
         nodes[name] = node
         datacenters[name] = datacenter
         return node
@@ -37,10 +42,11 @@ final class ClusterHarness {
     /// Restarts a stopped node on its data and gossip address (memberlist does not let a dead
     /// member come back from a new address).
     @discardableResult
-    func restart(_ name: String, user: String? = nil, config: String? = nil, seeded: Bool = true) throws -> NodeProcess {
+    func restart(_ name: String, user: String? = nil, config: String? = nil, seeded: Bool = true,
+                 keys: [String] = ClusterHarness.clusterKeys) throws -> NodeProcess {
         let gossip = "127.0.0.1:\(nodes[name]!.gossipPort)"
         nodes[name] = nil
-        return try start(name, datacenter: datacenters[name]!, gossip: gossip, user: user, config: config, seeded: seeded)
+        return try start(name, datacenter: datacenters[name]!, gossip: gossip, user: user, config: config, seeded: seeded, keys: keys)
     }
 
     subscript(name: String) -> NodeProcess { nodes[name]! }
@@ -79,10 +85,23 @@ final class ClusterHarness {
         }
     }
 
+    /// The signature a peer holding `keys` puts on a request made now.
+    static func signature(_ method: String, _ target: String, body: [UInt8], keys: [String] = clusterKeys) throws -> String {
+        try InternalRequestSigner(base64Keys: keys).signature(method: HTTPMethod(method), target: target, body: body,
+                                                              nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1_000))
+    }
+
+    /// A node-to-node request, signed with the cluster key as a peer signs it.
+    func internalRequest(_ node: String, _ method: String, _ target: String, body: [UInt8] = [],
+                         contentType: String? = nil, keys: [String] = ClusterHarness.clusterKeys) throws -> RawHTTPResponse {
+        try nodes[node]!.request(method, target, body: body, contentType: contentType,
+                                 headers: [(InternalRequestSigner.header, try Self.signature(method, target, body: body, keys: keys))])
+    }
+
     /// Every partition `node` holds, with its digest (`count:hash`).
     func digests(of node: String) throws -> [Int: String] {
         let all = (0..<Self.partitionCount).map(String.init).joined(separator: ",")
-        let response = try nodes[node]!.request("POST", "/internal/v1/repair/digests", body: Array(all.utf8))
+        let response = try internalRequest(node, "POST", "/internal/v1/repair/digests", body: Array(all.utf8))
         guard response.status == 200 else { throw NodeProcessError(message: "digests of \(node): \(response.status)") }
         var digests: [Int: String] = [:]
         for line in response.bodyText.split(separator: "\n") {

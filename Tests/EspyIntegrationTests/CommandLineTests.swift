@@ -89,6 +89,29 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    func testABadClusterKeyInTheEnvironmentExitsTwoNamingTheVariable_andKeygenPrintsAKeyThatWorks() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["ESPYMETRICS_CLUSTER_KEYS"] = "c2hvcnQ="
+        let (status, output) = try runToCompletion(NodeProcess.executablePath, ["serve"], environment: environment)
+        XCTAssertEqual(status, 2, output)
+        XCTAssertTrue(output.contains("configuration error: ESPYMETRICS_CLUSTER_KEYS: cluster key 1 is not 32 bytes"), output)
+
+        let (keygenStatus, key) = try runEspyMetrics(["keygen"])
+        XCTAssertEqual(keygenStatus, 0)
+        let trimmed = key.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(Data(base64Encoded: trimmed)?.count, 32, key)
+        XCTAssertNotEqual(try runEspyMetrics(["keygen"]).output, key, "a new key each time")
+        // The printed key is one a node accepts: checked after it, the data directory is
+        // what the node then stops on.
+        environment["ESPYMETRICS_CLUSTER_KEYS"] = trimmed
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try "".write(toFile: directory.file("file"), atomically: true, encoding: .utf8)
+        let (_, started) = try runToCompletion(NodeProcess.executablePath, ["serve", "--data-dir", directory.file("file")],
+                                               environment: environment)
+        XCTAssertTrue(started.contains("configuration error: node.data_dir"), started)
+    }
+
     func testWrongValueTypeInConfigExitsTwo() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

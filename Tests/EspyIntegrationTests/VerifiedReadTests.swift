@@ -58,7 +58,7 @@ final class VerifiedReadTests: XCTestCase {
         let onlyOnN1 = ProfileGenerator.profiles(300, seed: 93).map {
             "{\"server_time\":\"2026-12-02T09:00:00Z\"," + $0.json.dropFirst()
         }.joined(separator: "\n")
-        let stored = try cluster["n1"].request("POST", "/internal/v1/records", body: Array(onlyOnN1.utf8),
+        let stored = try cluster.internalRequest("n1", "POST", "/internal/v1/records", body: Array(onlyOnN1.utf8),
                                                contentType: "application/x-ndjson")
         XCTAssertEqual(stored.status, 200, stored.bodyText)
 
@@ -107,10 +107,10 @@ final class VerifiedReadTests: XCTestCase {
             XCTAssertTrue(response.bodyText.contains("'read_consistency'"), response.bodyText)
         }
         for body in ["", "4096 n2", "7", "x n2", "7 "] {
-            let pull = try cluster["n1"].request("POST", "/internal/v1/repair/pull", body: Array(body.utf8))
+            let pull = try cluster.internalRequest("n1", "POST", "/internal/v1/repair/pull", body: Array(body.utf8))
             XCTAssertEqual(pull.status, 400, "'\(body)': \(pull.bodyText)")
         }
-        let unknownPeer = try cluster["n1"].request("POST", "/internal/v1/repair/pull", body: Array("7 nobody\n".utf8))
+        let unknownPeer = try cluster.internalRequest("n1", "POST", "/internal/v1/repair/pull", body: Array("7 nobody\n".utf8))
         XCTAssertEqual(unknownPeer.status, 503, "a pull from a member it cannot reach fails: \(unknownPeer.bodyText)")
         try cluster.ingest(ProfileGenerator.profiles(500, seed: 95)[...], through: "n1")
         let (_, json) = try cluster.count(at: "n2", "")

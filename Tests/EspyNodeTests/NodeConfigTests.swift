@@ -117,6 +117,7 @@ final class NodeConfigTests: XCTestCase {
             read_consistency = "Verified"
             failure_timeout_ms = 3600000
             sub_request_timeout_ms = 1500
+            keys = ["rDJ6y4MDiU5ZcnWr3FjD1gY2JDnQ3C2HykOJmNJa2+0=", "8uT0Pt3rVNq8R2T1m9mD3dWbb1h2b9bR2c1HdG8yXcA="]
             [repair]
             interval_ms = 5000
             max_records_per_second = 500
@@ -146,6 +147,7 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.cluster.readConsistency, .verified)
         XCTAssertEqual(parsed.cluster.failureTimeout, .seconds(3_600))
         XCTAssertEqual(parsed.cluster.subRequestTimeoutMilliseconds, 1_500)
+        XCTAssertEqual(parsed.cluster.keys.count, 2)
         XCTAssertEqual(parsed.repair.intervalMilliseconds, 5_000)
         XCTAssertEqual(parsed.repair.maxRecordsPerSecond, 500)
         XCTAssertEqual(parsed.repair.hintWindowMilliseconds, 60_000)
@@ -195,6 +197,7 @@ final class NodeConfigTests: XCTestCase {
             ("[gossip]\nencrypt_keys = [\"AAAA\"]\n", "gossip.encrypt_keys"),
             ("[cluster]\nwrite_quorum = \"most\"\n", "cluster.write_quorum"),
             ("[cluster]\nread_consistency = \"quorum\"\n", "cluster.read_consistency"),
+            ("[cluster]\nkeys = [\"lHdjDkiJdHhrNYrHi0H+8a1eqN+yrxcxm+SfjKYt\"]\n", "cluster.keys"),
             ("[storage]\ndimensions = [\"a$$b\"]\n", "storage.dimensions"),
             ("[storage]\ndimensions = [\"uname$system\", \"uname$system\"]\n", "storage.dimensions"),
         ]

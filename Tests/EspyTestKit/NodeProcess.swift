@@ -31,7 +31,8 @@ public final class NodeProcess {
     /// With `user`, the node runs as that system user (tests that cut the network between
     /// nodes tell their traffic apart by owner); this needs root.
     public init(dataDirectory: String, name: String = "test-node", gossip: String = "127.0.0.1:0",
-                http: String = "127.0.0.1:0", extraArguments: [String] = [], user: String? = nil) throws {
+                http: String = "127.0.0.1:0", extraArguments: [String] = [], user: String? = nil,
+                environment: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory
         let arguments = ["serve", "--http", http, "--gossip", gossip, "--data-dir", dataDirectory, "--name", name] + extraArguments
         if let user {
@@ -44,6 +45,9 @@ public final class NodeProcess {
         } else {
             process.executableURL = URL(fileURLWithPath: NodeProcess.executablePath)
             process.arguments = arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardOutput = logPipe
         process.standardError = logPipe
@@ -96,10 +100,12 @@ public final class NodeProcess {
 
     /// Sends one request on a fresh connection and reads the response.
     public func request(_ method: String, _ target: String, body: [UInt8] = [], contentType: String? = nil,
+                        headers: [(name: String, value: String)] = [], source: String? = nil,
                         timeout: TimeInterval = 60) throws -> RawHTTPResponse {
-        let client = try RawHTTPClient(port: httpPort, receiveTimeout: timeout)
+        let client = try RawHTTPClient(port: httpPort, source: source, receiveTimeout: timeout)
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n"
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         try client.send(Array((head + "\r\n").utf8) + body)
         guard let response = client.readResponses(1).first else {
             throw NodeProcessError(message: "no response to \(method) \(target)")

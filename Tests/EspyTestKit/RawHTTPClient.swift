@@ -5,9 +5,22 @@ import Foundation
 public final class RawHTTPClient {
     public let fd: Int32
 
-    public init(port: Int, host: String = "127.0.0.1", receiveTimeout: TimeInterval = 10) throws {
+    /// With `source`, the connection comes from that local address (any of 127.0.0.0/8 on loopback).
+    public init(port: Int, host: String = "127.0.0.1", source: String? = nil, receiveTimeout: TimeInterval = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRNOTAVAIL)
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -16,6 +16,9 @@ public struct ClusterSettings: Equatable {
     /// How long a node waits for a peer's answer to a count or replica write before asking
     /// another replica (counts) or keeping a hint (writes).
     public var subRequestTimeoutMilliseconds = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds
+    /// The cluster keyring (base64, validated at load): the first signs node-to-node requests,
+    /// every one verifies. Empty: internal requests are served to member addresses only.
+    public var keys: [String] = []
 
     public init() {}
 

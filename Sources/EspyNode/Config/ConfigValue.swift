@@ -1,3 +1,4 @@
+import EspyAPI
 import EspyCluster
 import EspyCore
 import EspyGossip
@@ -32,6 +33,15 @@ public enum ConfigValue {
         do { return try Keyring(base64Keys: base64Keys) } catch {
             throw ConfigError(key: key, "\(error)")
         }
+    }
+
+    /// The cluster keyring, checked: every key 32 bytes of base64.
+    public static func clusterKeys(_ base64Keys: [String], key: String) throws(ConfigError) -> [String] {
+        guard !base64Keys.isEmpty else { return [] }
+        do { _ = try InternalRequestSigner(base64Keys: base64Keys) } catch {
+            throw ConfigError(key: key, "\(error)")
+        }
+        return base64Keys
     }
 
     public static func logLevel(_ text: String, key: String) throws(ConfigError) -> Logger.Level {
