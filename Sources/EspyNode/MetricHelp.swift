@@ -14,6 +14,7 @@ enum MetricHelp {
         "espymetrics_cluster_replans_total": "sub-requests moved to another replica after a peer failed or timed out",
         "espymetrics_cluster_replica_write_failures_total": "replica writes that failed (the record may still have reached its quorum)",
         "espymetrics_cluster_subrequests_total": "query sub-requests this node sent to peers (its own shard not counted)",
+        "espymetrics_internal_requests_refused_total": "node-to-node requests refused: unsigned, signed with no key of this node, outside the time window, replayed, or (without a key) from an address that is no member's",
         "espymetrics_cluster_verified_reads_total": "queries read with read_consistency verified (replicas' digests compared first)",
         "espymetrics_gossip_decode_errors_total": "gossip packets that could not be decoded, whole or in part, each counted once (wrong encryption key, corruption, foreign traffic, a claim about a member without a name)",
         "espymetrics_gossip_members": "members this node knows, by alive, suspect, dead, left",
