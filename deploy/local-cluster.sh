@@ -60,7 +60,8 @@ Environment:
                               espymetrics on PATH, $repo_root/.build/debug/espymetrics
   ESPY_CLUSTER_DIR            where the nodes' directories go (default ./local-cluster)
   ESPYMETRICS_CLUSTER_KEYS    the cluster keyring the nodes sign internal requests with
-                              (default: \$ESPY_CLUSTER_DIR/cluster.key, made on first start)
+                              (default: \$ESPY_CLUSTER_DIR/cluster.key, made on first start;
+                              set and empty: no key)
   ESPY_CLUSTER_BASE_ADDRESS   IPv4 address of node 0: node i adds i to its last byte (default $DEFAULT_BASE_ADDRESS)
   ESPY_CLUSTER_HTTP_PORT      every node's HTTP port (default $DEFAULT_HTTP_PORT)
   ESPY_CLUSTER_GOSSIP_PORT    every node's gossip port, UDP and TCP (default $DEFAULT_GOSSIP_PORT)
@@ -334,9 +335,10 @@ start_cluster() {
 }
 
 # The cluster key the nodes sign their requests to each other with: ESPYMETRICS_CLUSTER_KEYS if
-# set, else the cluster directory's own, made on first use and readable by its owner only.
+# set (set and empty: no key, unsigned), else the cluster directory's own, made on first use
+# and readable by its owner only.
 cluster_keys() {
-    if [[ -n ${ESPYMETRICS_CLUSTER_KEYS:-} ]]; then
+    if [[ -n ${ESPYMETRICS_CLUSTER_KEYS+set} ]]; then
         printf '%s' "$ESPYMETRICS_CLUSTER_KEYS"
         return
     fi

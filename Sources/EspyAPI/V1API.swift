@@ -21,6 +21,8 @@ public final class V1API {
 
     /// The paths this API serves, for labelling metrics without unbounded cardinality.
     public var paths: [String] { router.paths }
+    /// Who may import with kept `server_time` (it rewrites history); set by the node.
+    public var operatorAccess = OperatorAccess(tokens: [])
 
     public init(loop: EventLoop, store: RecordStore, shard: Shard, identity: NodeIdentity, logger: Logger,
                 now: @escaping () -> Timestamp = Timestamp.now) {
@@ -87,6 +89,9 @@ public final class V1API {
         let keepServerTime: Bool
         do { keepServerTime = try V1API.flag("keep_server_time", in: request.queryParameters) } catch {
             return reply(.error(.badRequest, "\(error)"))
+        }
+        if keepServerTime, let refusal = operatorAccess.refusal(of: request, action: "import with keep_server_time") {
+            return reply(refusal)
         }
         let body = request.body
         let framing = RecordBatch.framing(contentType: request.headers["content-type"], body: body)

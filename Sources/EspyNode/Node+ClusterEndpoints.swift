@@ -46,6 +46,7 @@ extension Node {
     /// partitions move to the others, rebuilt from the remaining replicas.
     func serveRemove(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         if let refusal = V1API.refusedParameters(request, allowed: ["node"]) { return reply(refusal) }
+        if let refusal = operatorAccess.refusal(of: request, action: "remove") { return reply(refusal) }
         guard let node = request.queryParameter("node"), !node.isEmpty else {
             return reply(.error(.badRequest, "parameter 'node' is required: the name of the member to remove"))
         }
@@ -72,6 +73,7 @@ extension Node {
     /// `POST /v1/cluster/leave`: this node hands its partitions off and stops (like SIGTERM).
     func serveLeave(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        if let refusal = operatorAccess.refusal(of: request, action: "leave") { return reply(refusal) }
         guard !shutdownStarted else { return reply(.error(.conflict, "this node is already stopping")) }
         var answer = JSONObject()
         answer.add("leaving", config.node.name)

@@ -109,6 +109,7 @@ public final class Node {
             hintedHandoff.start()
             let api = V1API(loop: loop, store: coordinator, shard: shard,
                             identity: NodeIdentity(name: config.node.name, datacenter: config.node.datacenter), logger: logger)
+            api.operatorAccess = operatorAccess
             self.api = api
             metrics.knownRoutes = Set(api.paths + internalAPI.paths + nodeRoutes.paths)
             do {

@@ -12,6 +12,8 @@ struct RemoveCommand: ParsableCommand {
             rebuild them from the other replicas. To take out a node that is running, run \
             'espymetrics leave' against it instead: it hands its data off first.
 
+            \(NodeConnection.operatorTokenHelp)
+
             Examples:
               espymetrics remove node-17
               espymetrics remove node-17 --http 10.0.0.5:8888
@@ -38,6 +40,8 @@ struct LeaveCommand: ParsableCommand {
             owners (progress in its log and in 'espymetrics partitions'), and stops once all \
             are confirmed, or after [repair] leave_timeout_ms. To stop a node for a restart \
             without moving data, send it SIGINT instead.
+
+            \(NodeConnection.operatorTokenHelp)
 
             Examples:
               espymetrics leave --http 10.0.0.7:8888

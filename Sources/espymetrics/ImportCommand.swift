@@ -42,7 +42,8 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Keep each record's own server_time (migrating from the original server or another node's export).",
                              discussion: "Accepts the original server's YYYY-MM-DD HH:MM:SS.ffffff (UTC) and RFC 3339. The "
                                  + "record id then covers the time, so events differing only in time stay distinct and "
-                                 + "importing the same file again stores nothing twice. A record without server_time is rejected."))
+                                 + "importing the same file again stores nothing twice. A record without server_time is rejected. "
+                                 + NodeConnection.operatorTokenHelp))
     var keepServerTime = false
 
     func validate() throws {

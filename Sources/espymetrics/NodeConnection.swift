@@ -19,7 +19,30 @@ final class NodeConnection {
         var settings = HTTPClient.Settings()
         settings.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         client = HTTPClient(loop: loop, settings: settings)
+        if let token = try Self.operatorToken() {
+            client.headersFor = { _, _, _ in [("Authorization", "Bearer " + token)] }
+        }
     }
+
+    /// The operator token for remove, leave and imports that keep server_time: from
+    /// ESPYMETRICS_OPERATOR_TOKEN, or the file ESPYMETRICS_OPERATOR_TOKEN_FILE names; never a
+    /// flag, which every user of the machine could read in ps.
+    static func operatorToken() throws -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let token = environment["ESPYMETRICS_OPERATOR_TOKEN"], !token.isEmpty { return token }
+        guard let path = environment["ESPYMETRICS_OPERATOR_TOKEN_FILE"], !path.isEmpty else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CommandError("ESPYMETRICS_OPERATOR_TOKEN_FILE: cannot read '\(path)'")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Said in the help of the commands that need a token.
+    static let operatorTokenHelp = """
+        A node with [http] operator_tokens takes this only with one of them: set \
+        ESPYMETRICS_OPERATOR_TOKEN, or ESPYMETRICS_OPERATOR_TOKEN_FILE to a file holding it. \
+        Without tokens, a node takes it from its own host only.
+        """
 
     /// One request, run to completion on this thread's loop.
     func send(_ method: HTTPMethod, _ target: String, body: [UInt8] = [],

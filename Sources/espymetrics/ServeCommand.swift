@@ -17,7 +17,9 @@ struct ServeCommand: ParsableCommand {
             The cluster keyring, which signs node-to-node requests, is [cluster] keys in the \
             file, or the environment variable ESPYMETRICS_CLUSTER_KEYS (keys separated by \
             commas, the first signs), which wins; never a flag, which every user could read \
-            in ps. 'espymetrics keygen' prints a key.
+            in ps. 'espymetrics keygen' prints a key. Operator tokens ([http] operator_tokens, \
+            or ESPYMETRICS_OPERATOR_TOKENS) guard remove, leave and imports that keep \
+            server_time; without any, those are taken from the node's own host only.
 
             SIGINT stops the node and keeps its data: no new connections, in-flight requests \
             finish, queued writes commit, the shard is closed. The node keeps its partitions and \
@@ -102,6 +104,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     static let clusterKeysVariable = "ESPYMETRICS_CLUSTER_KEYS"
+    static let operatorTokensVariable = "ESPYMETRICS_OPERATOR_TOKENS"
 
     private func resolvedConfig() throws -> NodeConfig {
         var config = NodeConfig()
@@ -118,6 +121,10 @@ struct ServeCommand: ParsableCommand {
         if let gossip { config.gossip.address = try ConfigValue.address(gossip, key: "gossip.address") }
         if !join.isEmpty { config.gossip.seeds = try ConfigValue.addresses(join, key: "gossip.join") }
         if !encrypt.isEmpty { config.gossip.keyring = try ConfigValue.keyring(encrypt, key: "gossip.encrypt_keys") }
+        if let tokens = ProcessInfo.processInfo.environment[Self.operatorTokensVariable] {
+            config.http.operatorTokens = try ConfigValue.operatorTokens(tokens.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                                                                        key: Self.operatorTokensVariable)
+        }
         if let keys = ProcessInfo.processInfo.environment[Self.clusterKeysVariable] {
             config.cluster.keys = try ConfigValue.clusterKeys(keys.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                                                               key: Self.clusterKeysVariable)

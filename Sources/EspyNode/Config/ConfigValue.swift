@@ -44,6 +44,17 @@ public enum ConfigValue {
         return base64Keys
     }
 
+    /// Operator tokens, checked: long enough to resist guessing, and nothing a header would mangle.
+    public static func operatorTokens(_ tokens: [String], key: String) throws(ConfigError) -> [String] {
+        for (index, token) in tokens.enumerated() {
+            guard token.count >= OperatorAccess.minimumTokenLength,
+                  token.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw ConfigError(key: key, "token \(index + 1) must be at least \(OperatorAccess.minimumTokenLength) printable ASCII characters without spaces (espymetrics keygen prints one)")
+            }
+        }
+        return tokens
+    }
+
     public static func logLevel(_ text: String, key: String) throws(ConfigError) -> Logger.Level {
         guard let level = Logger.Level(rawValue: text) else {
             throw ConfigError(key: key, "'\(text)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -18,7 +18,8 @@ extension NodeConfig {
             try reader.string("log_level", as: ConfigValue.logLevel) { node.logLevel = $0 }
         }
         try reader.section("http", ["address", "max_body_bytes", "max_header_bytes", "max_connections", "reserved_connections",
-                                    "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms", "access_log", "advertise"]) { (reader) throws(ConfigError) in
+                                    "idle_timeout_ms", "request_timeout_ms", "shutdown_grace_ms", "access_log", "advertise",
+                                    "operator_tokens"]) { (reader) throws(ConfigError) in
             try reader.string("address", as: ConfigValue.address) { http.server.address = $0 }
             try reader.string("advertise", as: ConfigValue.optionalAddress) { http.advertise = $0 }
             try reader.positive("max_body_bytes") { http.server.limits.maxBodyBytes = $0 }
@@ -29,6 +30,7 @@ extension NodeConfig {
             try reader.milliseconds("request_timeout_ms") { http.server.requestTimeoutMilliseconds = $0 }
             try reader.milliseconds("shutdown_grace_ms") { http.server.shutdownGraceMilliseconds = $0 }
             try reader.bool("access_log") { http.accessLog = $0 }
+            try reader.strings("operator_tokens", as: ConfigValue.operatorTokens) { http.operatorTokens = $0 }
         }
         try reader.section("gossip", ["address", "advertise", "join", "profile", "encrypt_keys"]) { (reader) throws(ConfigError) in
             try reader.string("address", as: ConfigValue.address) { gossip.address = $0 }

@@ -12,6 +12,9 @@ public struct NodeHTTPSettings {
     public var advertise: SocketAddress?
     /// One info-level log line per request (method, path, status, bytes, duration, peer).
     public var accessLog = true
+    /// Bearer tokens for operator actions (remove, leave, import with kept server_time). Empty:
+    /// those are taken from clients on the node's own host only.
+    public var operatorTokens: [String] = []
 
     public init() {}
 }

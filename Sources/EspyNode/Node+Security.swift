@@ -4,6 +4,8 @@ import EspyCoordination
 import EspyHTTPClient
 
 extension Node {
+    var operatorAccess: OperatorAccess { OperatorAccess(tokens: config.http.operatorTokens) }
+
     /// With a cluster key, every internal request this node sends is signed and every one it
     /// serves must be; without one, it serves internal requests to member addresses only, and
     /// says at start that anyone on those addresses can reach its shard.
