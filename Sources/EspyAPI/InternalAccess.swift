@@ -3,8 +3,10 @@ import EspyHTTP
 import Metrics
 
 /// Who may call `/internal/v1/*`. With a cluster key, requests signed with it, each once; without
-/// one, only requests from the addresses of current members (the cluster runs without a key,
-/// and the node said so at start). Refusals are counted, and logged at most once a minute.
+/// one, only requests from the addresses of members and from the node's own host (the cluster
+/// runs without a key, and the node said so at start). Loopback counts as own host since nodes
+/// sharing one (a local cluster on 127.0.0.x) connect from whichever loopback address the
+/// kernel picks, not the one they advertise. Refusals are counted, and logged at most once a minute.
 public struct InternalAccess {
     public enum Policy {
         case signed(InternalRequestSigner)
@@ -33,8 +35,8 @@ public struct InternalAccess {
     private mutating func decide(_ request: HTTPRequest) -> (status: HTTPStatus, reason: String)? {
         switch policy {
         case .membersOnly(let isMemberHost):
-            guard let host = request.peerHost, isMemberHost(host) else {
-                return (.forbidden, "internal requests are served to cluster members only, and \(request.peerHost ?? "this peer") is none")
+            guard let host = request.peerHost, isMemberHost(host) || OperatorAccess.isLoopback(host) else {
+                return (.forbidden, "without a cluster key, internal requests are served to cluster members only, and \(request.peerHost ?? "this peer") is none")
             }
             return nil
         case .signed(let signer):

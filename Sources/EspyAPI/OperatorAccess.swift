@@ -36,7 +36,7 @@ public struct OperatorAccess: Sendable {
         .error(.unauthorized, message, headers: [("WWW-Authenticate", #"Bearer realm="espymetrics operator""#)])
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    public static func isLoopback(_ host: String) -> Bool {
         host.hasPrefix("127.") || host == "::1" || host.hasPrefix("::ffff:127.")
     }
 

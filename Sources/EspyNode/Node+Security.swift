@@ -7,8 +7,8 @@ extension Node {
     var operatorAccess: OperatorAccess { OperatorAccess(tokens: config.http.operatorTokens) }
 
     /// With a cluster key, every internal request this node sends is signed and every one it
-    /// serves must be; without one, it serves internal requests to member addresses only, and
-    /// says at start that anyone on those addresses can reach its shard.
+    /// serves must be; without one, it serves internal requests to member addresses and its own
+    /// host only, and says at start that anyone on those can reach its shard.
     func secureInternalRequests(api: InternalAPI, client: HTTPClient, coordinator: ClusterCoordinator) {
         guard !config.cluster.keys.isEmpty, let signer = try? InternalRequestSigner(base64Keys: config.cluster.keys) else {
             api.access = InternalAccess(policy: .membersOnly(isMemberHost: { [unowned coordinator] in coordinator.memberHosts.contains($0) }))

@@ -17,7 +17,7 @@ public struct ClusterSettings: Equatable {
     /// another replica (counts) or keeping a hint (writes).
     public var subRequestTimeoutMilliseconds = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds
     /// The cluster keyring (base64, validated at load): the first signs node-to-node requests,
-    /// every one verifies. Empty: internal requests are served to member addresses only.
+    /// every one verifies. Empty: internal requests are served to member addresses and this host only.
     public var keys: [String] = []
 
     public init() {}
