@@ -38,16 +38,7 @@ ESPY_CLUSTER_DIR=$OUT/cluster ESPY_NODE_CONFIG=$CONFIG ESPYMETRICS_BIN=$BIN depl
 
 echo "ingest, one node: $(python3 bench/import_batches.py --http "$SINGLE" --batch 10000 --connections 2 "$DATA")"
 echo "ingest, routed through n1 into 6 nodes x 3 replicas: $(python3 bench/import_batches.py --http 127.0.0.11:8888 --batch 10000 --connections 2 "$DATA")"
-# Counts are measured on a settled cluster: every node caught up, last copies landed.
-for _ in $(seq 120); do
-  busy=0
-  for ip in 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 127.0.0.16; do
-    c=$(curl -s "http://$ip:8888/v1/cluster/partitions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["handoff"]["catching_up"]["partitions"])' 2>/dev/null || echo 1)
-    [ "$c" = 0 ] || busy=1
-  done
-  [ $busy = 0 ] && break
-  sleep 1
-done
+wait_until_caught_up
 sleep 2
 
 hedges() { curl -s http://127.0.0.11:8888/metrics | awk '$1=="espymetrics_cluster_hedged_subrequests_total" {print $2}'; }

@@ -17,6 +17,21 @@ wrk_summary() {
        END {printf "%.0f req/s, p50 %.2f ms, p99 %.2f ms\n", rps, p50, p99}' "$1"
 }
 
+# Waits (up to 120 s) until no node of the 6-node local cluster on 127.0.0.11-16 is catching up:
+# benchmarks measure a settled cluster, every node caught up and last copies landed.
+wait_until_caught_up() {
+  local busy ip c
+  for _ in $(seq 120); do
+    busy=0
+    for ip in 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 127.0.0.16; do
+      c=$(curl -s "http://$ip:8888/v1/cluster/partitions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["handoff"]["catching_up"]["partitions"])' 2>/dev/null || echo 1)
+      [ "$c" = 0 ] || busy=1
+    done
+    [ $busy = 0 ] && return
+    sleep 1
+  done
+}
+
 # The release binary must exist; the generated data set is made once per record count.
 require_binary() { [ -x "$1" ] || { echo "no release binary at $1; build it first" >&2; exit 1; }; }
 profiles_file() {  # out_dir records

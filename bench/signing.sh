@@ -21,25 +21,13 @@ printf '[http]\naccess_log = false\n' > "$CONFIG"
 CLUSTER=$OUT/signing-cluster
 trap 'ESPY_CLUSTER_DIR=$CLUSTER deploy/local-cluster.sh stop >/dev/null 2>&1 || true' EXIT
 
-settled() {
-  for _ in $(seq 120); do
-    local busy=0 ip c
-    for ip in 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 127.0.0.16; do
-      c=$(curl -s "http://$ip:8888/v1/cluster/partitions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["handoff"]["catching_up"]["partitions"])' 2>/dev/null || echo 1)
-      [ "$c" = 0 ] || busy=1
-    done
-    [ $busy = 0 ] && return
-    sleep 1
-  done
-}
-
 # run LABEL KEYS: a fresh cluster with ESPYMETRICS_CLUSTER_KEYS=KEYS (empty: no key).
 run() {
   rm -rf "$CLUSTER"
   ESPY_CLUSTER_DIR=$CLUSTER ESPY_NODE_CONFIG=$CONFIG ESPYMETRICS_BIN=$BIN ESPYMETRICS_CLUSTER_KEYS=$2 \
     deploy/local-cluster.sh start 6 >/dev/null
   echo "$1: ingest through n1: $(python3 bench/import_batches.py --http 127.0.0.11:8888 --batch 10000 --connections 2 "$DATA")"
-  settled
+  wait_until_caught_up
   sleep 2
   wrk -t2 -c16 -d"$DURATION" --timeout 10s --latency 'http://127.0.0.11:8888/v1/count?group_by=python$version_info$0' > "$OUT/signing-$1.wrk"
   refused=$(curl -s http://127.0.0.12:8888/metrics | awk '$1=="espymetrics_internal_requests_refused_total" {print $2}')

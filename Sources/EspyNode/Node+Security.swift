@@ -12,7 +12,7 @@ extension Node {
     func secureInternalRequests(api: InternalAPI, client: HTTPClient, coordinator: ClusterCoordinator) {
         guard !config.cluster.keys.isEmpty, let signer = try? InternalRequestSigner(base64Keys: config.cluster.keys) else {
             api.access = InternalAccess(policy: .membersOnly(isMemberHost: { [unowned coordinator] in coordinator.memberHosts.contains($0) }))
-            logger.warning("the cluster runs without a key: internal requests are served to any client on a member's address, unsigned; set [cluster] keys (espymetrics keygen makes one), see docs/operations.md, \"Security\"")
+            logger.warning("the cluster runs without a key: internal requests are served unsigned to any client on a member's address or on this host; set [cluster] keys (espymetrics keygen makes one), see docs/operations.md, \"Security\"")
             return
         }
         api.access = InternalAccess(policy: .signed(signer))

@@ -107,6 +107,21 @@ final class InternalInputTests: XCTestCase {
         XCTAssertEqual(line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }, Double(datagrams), "\(line ?? "no line")")
     }
 
+    /// A node whose gossip is encrypted, sent plaintext (as from a peer without its key): it
+    /// says so in its log, once however many arrive, and counts each.
+    func testGossipThatNoKeyDecryptsIsLoggedOnceAMinute_andCounted() throws {
+        let encrypted = try NodeProcess(dataDirectory: directory.file("encrypted"), name: "locked",
+                                        extraArguments: ["--encrypt", "lHdjDkiJdHhrNYrHi0H+8a1eqN+yrxcxm+SfjKYtvsY="])
+        defer { encrypted.terminateHard() }
+        try sendDatagrams([0x05, 0x80], count: 20, to: UInt16(encrypted.gossipPort))
+        Thread.sleep(forTimeInterval: 1)
+        let warnings = encrypted.log.components(separatedBy: "a gossip packet could not be decoded").count - 1
+        XCTAssertEqual(warnings, 1, encrypted.log)
+        XCTAssertTrue(encrypted.log.contains("encrypt_keys"), encrypted.log)
+        let metrics = try encrypted.request("GET", "/metrics").bodyText
+        XCTAssertTrue(metrics.split(separator: "\n").contains { $0.hasPrefix("espymetrics_gossip_decode_errors_total") && $0.hasSuffix(" 20") }, metrics)
+    }
+
     private func msgpackString(_ text: String) -> [UInt8] {
         precondition(text.utf8.count < 32)
         return [0xA0 | UInt8(text.utf8.count)] + Array(text.utf8)

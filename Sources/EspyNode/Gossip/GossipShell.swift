@@ -27,6 +27,9 @@ final class GossipShell {
     /// suspected node is still written to, so refuting a suspicion is not enough).
     var onDeathRefuted: (() -> Void)?
     private var deathsRefutedSeen: UInt64 = 0
+    /// When an undecodable packet was last logged: once a minute says a key mismatch without
+    /// flooding the log at the peers' packet rate.
+    private var undecodableLoggedAt: UInt64?
     /// Timers the core scheduled that have not fired; closed with the shell so none keeps the
     /// loop alive after a leave.
     private var pendingTimers: [ObjectIdentifier: Timer] = [:]
@@ -123,7 +126,12 @@ final class GossipShell {
         let decoded: DecodedPacket
         do { decoded = try GossipPacket.decode(bytes, keyring: keyring) } catch {
             core.recordDecodeError()
-            logger.debug("undecodable gossip packet", metadata: ["gossip/from": "\(from)", "gossip/error": "\(error)"])
+            let now = loop.nowMilliseconds
+            if undecodableLoggedAt.map({ now - $0 >= 60_000 }) ?? true {
+                undecodableLoggedAt = now
+                logger.warning("a gossip packet could not be decoded: a peer with other [gossip] encrypt_keys (or none), or foreign traffic; said at most once a minute, espymetrics_gossip_decode_errors_total counts them",
+                               metadata: ["gossip/from": "\(from)", "gossip/error": "\(error)", "gossip/encrypted": "\(keyring != nil)"])
+            }
             return
         }
         if !decoded.problems.isEmpty { core.recordDecodeError() }
