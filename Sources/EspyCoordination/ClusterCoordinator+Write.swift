@@ -4,6 +4,7 @@ import EspyCore
 import EspyHTTP
 import EspyLoop
 import Foundation
+import Logging
 
 extension ClusterCoordinator {
     /// Sends each record to every replica of its partition in parallel and completes when every
@@ -135,7 +136,15 @@ extension ClusterCoordinator {
             guard case .success(let response) = result, response.status == 200,
                   let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
                   let flags = answer["new"] as? String, flags.count == count else {
-                logger.warning("replica write failed", metadata: ["cluster/node": "\(node)", "cluster/records": "\(count)"])
+                // A refusal says why (a 401 names a cluster key mismatch); a timeout or lost peer has no answer.
+                var metadata: Logger.Metadata = ["cluster/node": "\(node)", "cluster/records": "\(count)"]
+                if case .success(let response) = result, response.status != 200 {
+                    metadata["http/status"] = "\(response.status)"
+                    metadata["http/reason"] = "\(String(decoding: response.body.prefix(200), as: UTF8.self))"
+                } else if case .failure(let error) = result {
+                    metadata["http/error"] = "\(error)"
+                }
+                logger.warning("replica write failed", metadata: metadata)
                 metrics.replicaWriteFailures.increment()
                 return completion(nil)
             }

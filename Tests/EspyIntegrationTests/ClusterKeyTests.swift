@@ -70,6 +70,22 @@ final class ClusterKeyTests: XCTestCase {
         XCTAssertEqual(try cluster["n1"].request("POST", "/internal/v1/repair/digests", body: Array("0".utf8), source: "127.0.0.9").status, 200)
     }
 
+    /// A node started with a key none of its peers has: its writes miss their quorum, and both
+    /// sides' logs say it is the key.
+    func testANodeWithAForeignKeyIsRefused_andBothSidesSayWhy() throws {
+        try cluster.start("n1", datacenter: "dc1")
+        try cluster.start("n2", datacenter: "dc2", keys: [Self.otherKey])
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.alive(seenBy: "n2").count == 2 }, "gossip is not keyed by the cluster key")
+        let batch = ProfileGenerator.profiles(50, seed: 134).map(\.json).joined(separator: "\n")
+        let refused = try cluster["n2"].request("POST", "/v1/import", body: Array(batch.utf8))
+        XCTAssertEqual(refused.status, 503, refused.bodyText)
+        XCTAssertTrue(cluster.waitUntil(5) {
+            cluster["n2"].log.contains("replica write failed") && cluster["n2"].log.contains("does not match any cluster key")
+        }, cluster["n2"].log)
+        XCTAssertTrue(cluster["n1"].log.contains("refused an internal request"), cluster["n1"].log)
+        XCTAssertEqual(try storedRecords(at: "n1"), 0)
+    }
+
     /// Six nodes move from key A to key B one restart at a time (add B, make B first, drop A):
     /// after every restart, writes are acknowledged and counts are exact and complete at a node
     /// that was not restarted, and no node ever refuses a peer.
