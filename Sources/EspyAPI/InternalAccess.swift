@@ -20,11 +20,6 @@ public struct InternalAccess {
 
     public init(policy: Policy) { self.policy = policy }
 
-    public var isSigned: Bool {
-        if case .signed = policy { return true }
-        return false
-    }
-
     /// Why `request` may not be served (the status to answer with and a reason), or nil.
     public mutating func refusal(of request: HTTPRequest) -> (status: HTTPStatus, reason: String)? {
         let refusal = decide(request)

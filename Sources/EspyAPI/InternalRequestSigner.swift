@@ -1,4 +1,5 @@
 import Crypto
+import EspyCore
 import EspyHTTP
 import Foundation
 
@@ -35,9 +36,9 @@ public struct InternalRequestSigner {
     /// The header value for a request made now.
     public func signature(method: HTTPMethod, target: String, body: [UInt8], nowMilliseconds: Int64,
                           nonce: [UInt8] = (0..<16).map { _ in UInt8.random(in: .min ... .max) }) -> String {
-        let nonceText = Self.hex(nonce)
+        let nonceText = Hex.encode(nonce)
         let mac = HMAC<SHA256>.authenticationCode(for: Self.signed(method, target, body, nowMilliseconds, nonceText), using: keys[0])
-        return "v1 \(nowMilliseconds) \(nonceText) " + Self.hex(Array(mac))
+        return "v1 \(nowMilliseconds) \(nonceText) " + Hex.encode(mac)
     }
 
     /// What a checked signature says, for the replay guard.
@@ -53,7 +54,7 @@ public struct InternalRequestSigner {
         guard let value else { return .failure(Refusal("no \(Self.header) header; this node requires the cluster key")) }
         let parts = value.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "v1", let time = Int64(parts[1]), parts[2].utf8.count == 32,
-              let mac = Self.bytes(hex: parts[3]), mac.count == 32 else {
+              let mac = Hex.decode(parts[3]), mac.count == 32 else {
             return .failure(Refusal("\(Self.header) is not 'v1 <unix ms> <32 hex nonce> <64 hex mac>'"))
         }
         guard abs(nowMilliseconds - time) <= Self.windowMilliseconds else {
@@ -73,38 +74,7 @@ public struct InternalRequestSigner {
     }
 
     private static func signed(_ method: HTTPMethod, _ target: String, _ body: [UInt8], _ time: Int64, _ nonce: String) -> [UInt8] {
-        let digest = hex(Array(SHA256.hash(data: body)))
+        let digest = Hex.encode(SHA256.hash(data: body))
         return Array("\(method)\n\(target)\n\(digest)\n\(time)\n\(nonce)".utf8)
-    }
-
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func bytes(hex text: Substring) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count.isMultiple(of: 2) else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        func value(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-            default: nil
-            }
-        }
-        for index in stride(from: 0, to: utf8.count, by: 2) {
-            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-        }
-        return out
     }
 }

@@ -23,27 +23,12 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(hex: String) {
-        let utf8 = Array(hex.utf8)
-        guard utf8.count == RecordID.byteCount * 2 else { return nil }
-        var bytes: [UInt8] = []
-        for i in stride(from: 0, to: utf8.count, by: 2) {
-            guard let high = JSONText.hexValue(utf8[i]), let low = JSONText.hexValue(utf8[i + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-        }
+        guard hex.utf8.count == RecordID.byteCount * 2, let bytes = Hex.decode(hex) else { return nil }
         self.bytes = bytes
     }
 
     /// Lower-case hex, as the API reports ids.
-    public var description: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    public var description: String { Hex.encode(bytes) }
 
     /// The partition this record belongs to: its id read as a big-endian number, modulo the
     /// cluster's fixed partition count (SHA-256 output is uniform, so partitions fill evenly).
