@@ -36,15 +36,22 @@ struct RollupDelta {
         let valueID: UInt32
     }
 
+    struct Combination: Hashable {
+        let day: Int64
+        let dims: [UInt8]
+    }
+
     var counts: [Key: Int] = [:]
     var totals: [Int64: Int] = [:]
+    var combinations: [Combination: Int] = [:]
 
-    /// `by: -1` takes a deleted record out.
-    mutating func add(day: Int64, valueIDs: [UInt32], by n: Int = 1) {
+    /// `dims` is `valueIDs` packed, as the record stores it; `by: -1` takes a deleted record out.
+    mutating func add(day: Int64, valueIDs: [UInt32], dims: [UInt8], by n: Int = 1) {
         totals[day, default: 0] += n
         for (slot, valueID) in valueIDs.enumerated() {
             counts[Key(slot: slot, day: day, valueID: valueID), default: 0] += n
         }
+        combinations[Combination(day: day, dims: dims), default: 0] += n
     }
 
     func write(to connection: SQLiteConnection) throws(StorageError) {
@@ -59,5 +66,12 @@ struct RollupDelta {
             INSERT INTO daily_totals (day, n) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET n = n + excluded.n
             """)
         for (day, n) in totals { try addTotal.bind(1, day).bind(2, n).run() }
+        let addCombination = try connection.statement("""
+            INSERT INTO daily_combinations (day, dims, n) VALUES (?1, ?2, ?3)
+            ON CONFLICT (day, dims) DO UPDATE SET n = n + excluded.n
+            """)
+        for (combination, n) in combinations {
+            try addCombination.bind(1, combination.day).bind(2, blob: combination.dims).bind(3, n).run()
+        }
     }
 }

@@ -40,7 +40,12 @@ public final class SQLiteStatement {
 
     @discardableResult
     public func bind(_ index: Int32, blob: UnsafeRawBufferPointer) -> SQLiteStatement {
-        sqlite3_bind_blob(handle, index, blob.baseAddress, Int32(blob.count), espy_sqlite_transient())
+        // A nil base address (an empty array's) would bind NULL, not an empty blob.
+        if blob.isEmpty {
+            sqlite3_bind_zeroblob(handle, index, 0)
+        } else {
+            sqlite3_bind_blob(handle, index, blob.baseAddress, Int32(blob.count), espy_sqlite_transient())
+        }
         return self
     }
 

@@ -190,7 +190,7 @@ public final class Shard {
     /// Whether a count over everything this shard holds is read from its rollups rather than
     /// from its records (a count over some of its partitions always reads records).
     public func readsFromRollups(_ query: CountQuery) -> Bool {
-        !query.isComposite && query.limit == nil && (query.groupBy.map(settings.dimensions.contains) ?? true)
+        query.limit == nil && query.compositePaths.allSatisfy(settings.dimensions.contains)
     }
 
     private func restriction(_ partitions: [Int]?) -> [Int]? {

@@ -1,13 +1,15 @@
 import EspyCore
 
 /// Composite counts (several `group_by` paths, or filters): one pass over the records in range,
-/// reading every path the query needs from each body, with the same semantics whether a path is
-/// a declared dimension or not. The per-dimension rollups cannot answer "grouped by one path
-/// where another has a value", so these read records.
+/// reading every path the query needs from each body. Queries on declared dimensions only are
+/// answered from value ids instead (`combinationCount`), with the same semantics.
 extension ShardReader {
     func compositeCount(_ query: CountQuery, partitions: [Int]?) throws(StorageError) -> CountResult {
         if let limit = query.limit {
             return CountResult(newest: try compositeNewest(query, limit: limit, partitions: partitions))
+        }
+        if let matcher = try combinationMatcher(for: query) {
+            return try combinationCount(query, matcher, partitions: partitions)
         }
         let statement = try connection.uncachedStatement("""
             SELECT server_time, body FROM records WHERE server_time >= ?1 AND server_time < ?2 \(ShardReader.partitionClause(partitions))
@@ -34,6 +36,9 @@ extension ShardReader {
     /// takes its place among the newest (`limit` means the N most recent records, then the
     /// question), and is sent marked so the coordinator does the same across nodes.
     func compositeNewest(_ query: CountQuery, limit: Int, partitions: [Int]?) throws(StorageError) -> [NewestRecord] {
+        if let matcher = try combinationMatcher(for: query) {
+            return try combinationNewest(query, matcher, limit: limit, partitions: partitions)
+        }
         let statement = try connection.uncachedStatement("""
             SELECT server_time, id, body FROM records WHERE server_time >= ?1 AND server_time < ?2
             \(ShardReader.partitionClause(partitions)) ORDER BY server_time DESC, id DESC LIMIT ?3

@@ -71,14 +71,15 @@ final class ShardWriter: @unchecked Sendable {
                     var outcome = WriteOutcome()
                     for record in records {
                         let ids = try dimensionValueIDs(of: record.body)
+                        let dims = DimensionValues.pack(ids)
                         try insertRecord.bind(1, blob: record.id.bytes).bind(2, record.partition)
-                            .bind(3, record.serverTime.microseconds).bind(4, blob: DimensionValues.pack(ids))
+                            .bind(3, record.serverTime.microseconds).bind(4, blob: dims)
                             .bind(5, text: record.body).run()
                         let isNew = connection.changes == 1
                         outcome.newlyStored.append(isNew)
                         if isNew {
                             outcome.inserted += 1
-                            delta.add(day: record.serverTime.day, valueIDs: ids)
+                            delta.add(day: record.serverTime.day, valueIDs: ids, dims: dims)
                             touched[record.partition, default: digests[record.partition] ?? PartitionDigest()].add(record.id)
                         } else {
                             outcome.duplicates += 1
@@ -108,12 +109,15 @@ final class ShardWriter: @unchecked Sendable {
             rows.bind(1, partition)
             var removed = 0
             while try rows.step() {
-                delta.add(day: Timestamp(microseconds: rows.int(0)).day, valueIDs: DimensionValues.unpack(rows.bytes(1)), by: -1)
+                let dims = rows.bytes(1)
+                delta.add(day: Timestamp(microseconds: rows.int(0)).day, valueIDs: DimensionValues.unpack(dims), dims: Array(dims), by: -1)
                 removed += 1
             }
             try connection.statement("DELETE FROM records WHERE partition = ?1").bind(1, partition).run()
             try delta.write(to: connection)
-            try connection.execute("DELETE FROM daily_counts WHERE n = 0; DELETE FROM daily_totals WHERE n = 0;")
+            try connection.execute("""
+                DELETE FROM daily_counts WHERE n = 0; DELETE FROM daily_totals WHERE n = 0; DELETE FROM daily_combinations WHERE n = 0;
+                """)
             try PartitionDigestTable.store([partition: PartitionDigest()], in: connection)
             return removed
         }
@@ -148,7 +152,8 @@ final class ShardWriter: @unchecked Sendable {
     private func rebuildDimensions() throws(StorageError) {
         try connection.transaction { () throws(StorageError) in
             try connection.execute("""
-                DELETE FROM daily_counts; DELETE FROM daily_totals; DELETE FROM dimension_values; DELETE FROM dimensions;
+                DELETE FROM daily_counts; DELETE FROM daily_totals; DELETE FROM daily_combinations;
+                DELETE FROM dimension_values; DELETE FROM dimensions;
                 """)
             valueIDs = Array(repeating: [:], count: extractor.paths.count)
             for (slot, path) in extractor.paths.enumerated() {
@@ -169,8 +174,9 @@ final class ShardWriter: @unchecked Sendable {
                 let update = try connection.statement("UPDATE records SET dims = ?1 WHERE seq = ?2")
                 for row in rows {
                     let ids = try dimensionValueIDs(of: row.body)
-                    try update.bind(1, blob: DimensionValues.pack(ids)).bind(2, row.seq).run()
-                    delta.add(day: row.day, valueIDs: ids)
+                    let dims = DimensionValues.pack(ids)
+                    try update.bind(1, blob: dims).bind(2, row.seq).run()
+                    delta.add(day: row.day, valueIDs: ids, dims: dims)
                 }
             }
             try delta.write(to: connection)

@@ -282,6 +282,9 @@ extension ShardCountTests {
         XCTAssertTrue(shard.readsFromRollups(try parsed("group_by=python$version_info$0&since=2026-11-01")))
         XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$release")), "not a declared dimension")
         XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&limit=10")))
-        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&where=python$version_info$0:3")))
+        XCTAssertTrue(shard.readsFromRollups(try parsed("group_by=uname$system&where=python$version_info$0:3&bucket=week")),
+                      "declared paths only: the combination rollup")
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&where=uname$release:6.1")), "filter on an undeclared path")
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&distinct=hostname")), "distinct over an undeclared path")
     }
 }

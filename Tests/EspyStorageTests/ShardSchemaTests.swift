@@ -118,6 +118,9 @@ final class ShardSchemaTests: XCTestCase {
                        CountResult(recordCount: 3, counts: ["3": 2, "2": 1], missingCount: 0))
         XCTAssertEqual(try harness.count(groupBy: "uname$system", since: Fixture.time(day: 1), until: Fixture.time(day: 3)),
                        CountResult(recordCount: 2, counts: ["Linux": 1, "Darwin": 1], missingCount: 0))
+        let linuxByMajor = try CountQuery(parameters: [("group_by", "python$version_info$0"), ("where", "uname$system:Linux")])
+        XCTAssertEqual(try harness.count(linuxByMajor), CountResult(recordCount: 2, counts: [CompositeKey.encode(["3"]): 2]),
+                       "migration 4 fills the combination rollup")
         XCTAssertEqual(try harness.write(records).counts, WriteOutcome(inserted: 0, duplicates: 3))
         XCTAssertEqual(try harness.exportAll(maxBytes: 4096).lines.count, 3)
         harness.close()
@@ -130,6 +133,7 @@ final class ShardSchemaTests: XCTestCase {
         XCTAssertEqual(try sqlite3(harness.path, "SELECT group_concat(path, ',') FROM (SELECT path FROM dimensions ORDER BY slot);"),
                        "python$version_info$0,uname$system")
         XCTAssertEqual(try sqlite3(harness.path, "SELECT count(*) FROM records WHERE length(dims) = 8;"), "3")
+        XCTAssertEqual(try sqlite3(harness.path, "SELECT count(*), sum(n) FROM daily_combinations;"), "3|3")
     }
 
     func testChangingDimensionsRecomputesCountsOnReopen() throws {
