@@ -7,8 +7,10 @@ struct CombinationMatcher {
     struct Condition {
         let slot: Int
         /// Ids of the filter's values that exist in this shard (0 for `(missing)`); a value
-        /// no record here has is absent, which admits or excludes nothing, as with text.
-        let valueIDs: Set<UInt32>
+        /// no record here has is absent, which admits or excludes nothing, as with text. An
+        /// array: a filter names a few values, and hashing each row's id cost more than the
+        /// search (perf, every row of the rollup is tested).
+        let valueIDs: [UInt32]
         let excludes: Bool
     }
 
@@ -48,13 +50,13 @@ struct CombinationMatcher {
         }
         var conditions: [Condition] = []
         for (filter, slot) in zip(query.filters, filterSlots) {
-            var ids = Set<UInt32>()
+            var ids: [UInt32] = []
             for value in filter.values {
                 guard let value else {
-                    ids.insert(DimensionValues.missing)
+                    ids.append(DimensionValues.missing)
                     continue
                 }
-                if let id = try valueID(slot, value) { ids.insert(id) }
+                if let id = try valueID(slot, value) { ids.append(id) }
             }
             conditions.append(Condition(slot: slot, valueIDs: ids, excludes: filter.excludes))
         }

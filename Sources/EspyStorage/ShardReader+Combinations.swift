@@ -34,6 +34,7 @@ extension ShardReader {
                 try tally.addRecords(of: statement, matcher)
             }
         }
+        tally.flush()
         var result = CountResult()
         for (group, n) in tally.counts {
             let key = try matcher.key(of: group, for: query) { (id) throws(StorageError) in try valueName(id) }
@@ -78,12 +79,25 @@ extension ShardReader {
 
 /// Counts per group, and the distinct value ids per group when the query asks for them.
 private struct CombinationTally {
-    var counts: [CombinationMatcher.Group: Int] = [:]
-    var distinct: [CombinationMatcher.Group: Set<UInt32>] = [:]
+    private(set) var counts: [CombinationMatcher.Group: Int] = [:]
+    private(set) var distinct: [CombinationMatcher.Group: Set<UInt32>] = [:]
+    /// The rollup comes sorted by day and packed values, so consecutive rows often fall in the
+    /// same group; adding up a run before touching the dictionary saves most of its hashing.
+    private var run: (group: CombinationMatcher.Group, n: Int)?
 
     mutating func add(_ group: CombinationMatcher.Group, _ n: Int, distinct value: UInt32?) {
-        counts[group, default: 0] += n
         if let value, value != DimensionValues.missing { distinct[group, default: []].insert(value) }
+        if run?.group == group {
+            run!.n += n
+            return
+        }
+        flush()
+        run = (group, n)
+    }
+
+    mutating func flush() {
+        if let run { counts[run.group, default: 0] += run.n }
+        run = nil
     }
 
     /// Reads a statement whose columns are `server_time, dims`, one record a row.
