@@ -45,9 +45,14 @@ final class ClientConnection {
                 timer.close()
                 pool.connectionDidClose(nil)
                 request.finish(.failure(HTTPClientError(.connectFailed, "cannot connect to \(pool.server): \(error.name)")))
+            case .success(let tcp) where pool.isClosed:
+                tcp.close()
+                timer.close()
+                request.finish(.failure(HTTPClientError(.closed, "client closed")))
             case .success(let tcp):
                 tcp.setNoDelay(true)
                 let connection = ClientConnection(pool: pool, settings: settings, tcp: tcp, timer: timer)
+                pool.connectionDidOpen(connection)
                 // The read callback owns the connection until the socket closes, which drops it.
                 tcp.startReading { event in connection.handle(event) }
                 connection.send(request)
@@ -95,6 +100,9 @@ final class ClientConnection {
             }
         }
     }
+
+    /// The client closed: the request in flight, if any, fails with `error`.
+    func abandon(_ error: HTTPClientError) { fail(error) }
 
     private func fail(_ error: HTTPClientError) {
         let request = current

@@ -7,9 +7,13 @@ final class ConnectionPool {
     /// Weak: a connection still connecting holds its pool after the client closed.
     private weak var client: HTTPClient?
     let server: SocketAddress
+    /// Every connected connection, idle or carrying a request: closing the pool closes them all,
+    /// so that no late response or idle timer keeps a stopping node's loop running.
+    private var connections: [ObjectIdentifier: ClientConnection] = [:]
     private var idle: [ClientConnection] = []
     private var openCount = 0
     private var waiting: [PendingRequest] = []
+    private(set) var isClosed = false
 
     init(client: HTTPClient, server: SocketAddress) {
         self.client = client
@@ -17,7 +21,7 @@ final class ConnectionPool {
     }
 
     func submit(_ request: PendingRequest) {
-        guard let client else { return request.finish(.failure(HTTPClientError(.closed, "client is closed"))) }
+        guard let client, !isClosed else { return request.finish(.failure(HTTPClientError(.closed, "client is closed"))) }
         if let connection = idle.popLast() {
             connection.send(request)
         } else if openCount < client.settings.maxConnectionsPerServer {
@@ -28,9 +32,15 @@ final class ConnectionPool {
         }
     }
 
+    func connectionDidOpen(_ connection: ClientConnection) {
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
     /// A connection finished its request and may carry another.
     func connectionIsFree(_ connection: ClientConnection) {
-        if !waiting.isEmpty {
+        if isClosed {
+            connection.close()
+        } else if !waiting.isEmpty {
             connection.send(waiting.removeFirst())
         } else {
             idle.append(connection)
@@ -40,7 +50,11 @@ final class ConnectionPool {
     /// A connection is gone (closed, failed, timed out, or never opened).
     func connectionDidClose(_ connection: ClientConnection?) {
         openCount -= 1
-        if let connection { idle.removeAll { $0 === connection } }
+        if let connection {
+            connections[ObjectIdentifier(connection)] = nil
+            idle.removeAll { $0 === connection }
+        }
+        guard !isClosed else { return }
         guard let client else { return close() }
         if !waiting.isEmpty, openCount < client.settings.maxConnectionsPerServer {
             openCount += 1
@@ -48,10 +62,14 @@ final class ConnectionPool {
         }
     }
 
+    /// Fails every request not yet answered and closes every connection, busy ones too.
     func close() {
-        for request in waiting { request.finish(.failure(HTTPClientError(.closed, "client closed"))) }
+        isClosed = true
+        let closed = HTTPClientError(.closed, "client closed")
+        for request in waiting { request.finish(.failure(closed)) }
         waiting = []
-        for connection in idle { connection.close() }
         idle = []
+        for connection in Array(connections.values) { connection.abandon(closed) }
+        connections = [:]
     }
 }

@@ -97,4 +97,73 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(results, Array(repeating: 200, count: 10))
         XCTAssertLessThanOrEqual(try loopThread.sync { self.server.connectionCount }, 2)
     }
+
+    /// A node stopping closes its client: a request still unanswered must fail at once and its
+    /// connection close, not wait for its timeout (it held a stopping node's loop for 30 s).
+    func testClosingTheClientFailsARequestInFlight_andClosesItsConnection() throws {
+        let silent = try SilentServer(loopThread)
+        defer { silent.stop() }
+        nonisolated(unsafe) var result: Result<HTTPResponseParser.Response, HTTPClientError>?
+        try loopThread.sync { [self] in
+            client.request(.get, "/", to: silent.address, timeoutMilliseconds: 600_000) { result = $0 }
+        }
+        XCTAssertTrue(silent.waitUntil { $0.bytesRead > 0 }, "the request never reached the server")
+        try loopThread.sync { self.client.close() }
+        guard case .failure(let error) = try XCTUnwrap(result, "closing left the request waiting") else { return XCTFail("expected a failure") }
+        XCTAssertEqual(error.kind, .closed)
+        XCTAssertTrue(silent.waitUntil { $0.ended == 1 }, "the connection stayed open")
+    }
+
+    func testClosingTheClientWhileItConnects_failsTheRequestAndSendsNothing() throws {
+        let silent = try SilentServer(loopThread)
+        defer { silent.stop() }
+        let result = loopThread.await(timeout: 60) { [self] (done: @escaping (Result<HTTPResponseParser.Response, HTTPClientError>) -> Void) in
+            client.request(.get, "/", to: silent.address, timeoutMilliseconds: 600_000) { done($0) }
+            client.close()
+        }
+        guard case .failure(let error) = try XCTUnwrap(result, "closing left the request waiting") else { return XCTFail("expected a failure") }
+        XCTAssertEqual(error.kind, .closed)
+        XCTAssertEqual(try loopThread.sync { silent.bytesRead }, 0)
+    }
+}
+
+/// Accepts connections and never answers; counts what it read and which connections ended.
+private final class SilentServer: @unchecked Sendable {
+    // @unchecked Sendable: its state is only touched on the loop thread, through `loopThread`.
+    private let loopThread: LoopThread
+    private var listener: TCPListener?
+    private var accepted: [TCPConnection] = []
+    private(set) var bytesRead = 0
+    private(set) var ended = 0
+    private(set) var address: SocketAddress!
+
+    init(_ loopThread: LoopThread) throws {
+        self.loopThread = loopThread
+        try loopThread.sync { [self] in
+            let listener = try TCPListener(loop: loopThread.loop, address: try SocketAddress(host: "127.0.0.1", port: 0)) { [self] connection in
+                accepted.append(connection)
+                connection.startReading { [self] event in
+                    if case .data(let bytes) = event { bytesRead += bytes.count } else { ended += 1 }
+                }
+            }
+            address = listener.localAddress
+            self.listener = listener
+        }
+    }
+
+    /// Polls `condition` on the loop thread for up to 10 s.
+    func waitUntil(_ condition: @escaping (SilentServer) -> Bool) -> Bool {
+        for _ in 0..<500 {
+            if (try? loopThread.sync { condition(self) }) == true { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    func stop() {
+        try? loopThread.sync { [self] in
+            listener?.close()
+            for connection in accepted { connection.close() }
+        }
+    }
 }
