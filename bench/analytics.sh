@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Analytics questions (filters, several group_by paths, buckets, distinct, top, limit) on a
 # 6-node, 3-datacenter cluster with the embedded defaults (access log on, as users run it),
-# side by side with DuckDB over the same records in one run; plus what the combination rollup
-# costs: its size and single-node batch ingest.
+# side by side with DuckDB (typed columns) and SQLite's json_extract (JSON bodies) over the same
+# records in one run; plus what the combination rollup costs: its size and single-node batch ingest.
 #
 #   bench/analytics.sh                      # 1,000,000 records, 10 s per load
 #   RECORDS=200000 DURATION=5 bench/analytics.sh

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""Asks EspyMetrics and DuckDB the same analytics questions over the same records and checks
-that the answers agree.
+"""Asks EspyMetrics, DuckDB and SQLite's json_extract the same analytics questions over the
+same records and checks that the answers agree.
 
-The records are the node's own export (so `server_time` matches), loaded into an in-memory DuckDB
-table with one typed column per path the questions read: the strongest form of the peer, since
-it parses no JSON at query time. Prints, per question, DuckDB's median time over --repeat runs,
-EspyMetrics' median over as many sequential requests (keep-alive), and whether the counts agree.
+The records are the node's own export (so `server_time` matches), loaded twice:
+- into an in-memory DuckDB table with one typed column per path the questions read: the
+  strongest form of the peer, since it parses no JSON at query time;
+- into an in-memory SQLite table of the JSON bodies (and `server_time`, indexed), read through
+  a view of `json_extract` columns: what a query over stored bodies costs in SQLite itself.
+Prints, per question, each peer's median time over --repeat runs, EspyMetrics' median over as
+many sequential requests (keep-alive), and whether the counts agree.
 
     bench/analytics_compare.py --http 127.0.0.11:8888 --export records.ndjson
 """
 import argparse
 import http.client
 import json
+import sqlite3
 import statistics
 import sys
 import time
@@ -30,27 +34,27 @@ COLUMNS = {
     "uuid": "$.uuid",
 }
 
-# name, EspyMetrics parameters, DuckDB SQL giving (key values..., count[, distinct]), whether
-# rows keep their bucket first.
+# name, EspyMetrics parameters, SQL giving (key values..., count[, distinct]) in both peers'
+# dialects ({week} is the dialect's Monday of `ts`).
 QUESTIONS = [
     ("major where Linux",
      [("group_by", "python$version_info$0"), ("where", "uname$system:Linux")],
-     "SELECT major, count(*) FROM r WHERE system = 'Linux' GROUP BY ALL"),
+     "SELECT major, count(*) FROM r WHERE system = 'Linux' GROUP BY 1"),
     ("major x minor per week",
      [("group_by", "python$version_info$0"), ("group_by", "python$version_info$1"), ("bucket", "week")],
-     "SELECT strftime(date_trunc('week', ts), '%Y-%m-%d'), major, minor, count(*) FROM r GROUP BY ALL"),
+     "SELECT {week}, major, minor, count(*) FROM r GROUP BY 1, 2, 3"),
     ("openssl, distinct hostname",
      [("group_by", "python$openssl_version"), ("distinct", "hostname")],
-     "SELECT openssl, count(*), count(DISTINCT hostname) FROM r GROUP BY ALL"),
+     "SELECT openssl, count(*), count(DISTINCT hostname) FROM r GROUP BY 1"),
     ("top 5 distros",
      [("group_by", "linux_dist$name"), ("top", "5")],
-     "SELECT distro, count(*) FROM r GROUP BY ALL ORDER BY 2 DESC LIMIT 5"),
+     "SELECT distro, count(*) FROM r GROUP BY 1 ORDER BY 2 DESC LIMIT 5"),
     ("major where Linux, newest 100,000",
      [("group_by", "python$version_info$0"), ("where", "uname$system:Linux"), ("limit", "100000")],
-     "SELECT major, count(*) FROM (SELECT * FROM r ORDER BY ts DESC LIMIT 100000) WHERE system = 'Linux' GROUP BY ALL"),
+     "SELECT major, count(*) FROM (SELECT * FROM r ORDER BY ts DESC LIMIT 100000) WHERE system = 'Linux' GROUP BY 1"),
     ("release where Linux (undeclared path: scan)",
      [("group_by", "uname$release"), ("where", "uname$system:Linux")],
-     "SELECT release, count(*) FROM r WHERE system = 'Linux' GROUP BY ALL"),
+     "SELECT release, count(*) FROM r WHERE system = 'Linux' GROUP BY 1"),
 ]
 
 
@@ -64,7 +68,7 @@ def espy_rows(answer, has_bucket, has_distinct):
     return rows
 
 
-def duck_rows(result, has_distinct):
+def peer_rows(result, has_distinct):
     rows = {}
     for values in result:
         width = len(values) - (2 if has_distinct else 1)
@@ -73,15 +77,47 @@ def duck_rows(result, has_distinct):
     return rows
 
 
-def agree(espy, duck, has_distinct, error):
-    if set(espy) != set(duck):
+def agree(espy, peer, has_distinct, error):
+    if set(espy) != set(peer):
         return "DIFFERENT KEYS"
     for key, (count, *distinct) in espy.items():
-        if count != duck[key][0]:
-            return "DIFFERENT COUNT at %s: %d vs %d" % (key, count, duck[key][0])
-        if has_distinct and abs(distinct[0] - duck[key][1]) > max(1, 3 * error * duck[key][1]):
-            return "DISTINCT OUT OF 3x ERROR at %s: %d vs %d" % (key, distinct[0], duck[key][1])
+        if count != peer[key][0]:
+            return "DIFFERENT COUNT at %s: %d vs %d" % (key, count, peer[key][0])
+        if has_distinct and abs(distinct[0] - peer[key][1]) > max(1, 3 * error * peer[key][1]):
+            return "DISTINCT OUT OF 3x ERROR at %s: %d vs %d" % (key, distinct[0], peer[key][1])
     return "agree (%d rows)" % len(espy)
+
+
+def load_duckdb(export):
+    db = duckdb.connect()
+    started = time.perf_counter()
+    extracted = ", ".join("json_extract_string(json, '%s') AS %s" % (path, name) for name, path in COLUMNS.items())
+    db.execute("CREATE TABLE r AS SELECT CAST(json_extract_string(json, '$.server_time') AS TIMESTAMP) AS ts, %s "
+               "FROM read_ndjson_objects(?, maximum_object_size = 1048576)" % extracted, [export])
+    loaded = db.execute("SELECT count(*) FROM r").fetchone()[0]
+    print("duckdb %s: loaded %d records into typed columns in %.1f s" % (duckdb.__version__, loaded, time.perf_counter() - started))
+    return lambda sql: db.execute(sql.format(week="strftime(date_trunc('week', ts), '%Y-%m-%d')")).fetchall()
+
+
+def load_sqlite(export):
+    db = sqlite3.connect(":memory:")
+    started = time.perf_counter()
+    db.execute("CREATE TABLE bodies (ts TEXT NOT NULL, body TEXT NOT NULL)")
+    with open(export, encoding="utf-8") as lines:
+        db.executemany("INSERT INTO bodies VALUES (json_extract(?1, '$.server_time'), ?1)",
+                       ((line,) for line in lines if line.strip()))
+    db.execute("CREATE INDEX bodies_by_time ON bodies (ts)")
+    extracted = ", ".join("json_extract(body, '%s') AS %s" % (path, name) for name, path in COLUMNS.items())
+    db.execute("CREATE VIEW r AS SELECT ts, %s FROM bodies" % extracted)
+    loaded = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+    print("sqlite %s: loaded %d JSON bodies in %.1f s" % (sqlite3.sqlite_version, loaded, time.perf_counter() - started))
+    return lambda sql: db.execute(sql.format(week="date(substr(ts, 1, 10), 'weekday 0', '-6 days')")).fetchall()
+
+
+def timed(run):
+    started = time.perf_counter()
+    result = run()
+    return time.perf_counter() - started, result
 
 
 def main():
@@ -91,43 +127,41 @@ def main():
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    db = duckdb.connect()
-    started = time.perf_counter()
-    extracted = ", ".join("json_extract_string(json, '%s') AS %s" % (path, name) for name, path in COLUMNS.items())
-    db.execute("CREATE TABLE r AS SELECT CAST(json_extract_string(json, '$.server_time') AS TIMESTAMP) AS ts, %s "
-               "FROM read_ndjson_objects(?, maximum_object_size = 1048576)" % extracted, [args.export])
-    loaded = db.execute("SELECT count(*) FROM r").fetchone()[0]
-    print("duckdb %s: loaded %d records into typed columns in %.1f s" % (duckdb.__version__, loaded, time.perf_counter() - started))
-
+    peers = [("duckdb", load_duckdb(args.export)), ("sqlite json_extract", load_sqlite(args.export))]
     host, port = args.http.split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
+
+    def ask(target):
+        connection.request("GET", target)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            sys.exit("%s answered %d: %s" % (target, response.status, body[:300]))
+        return json.loads(body)
+
     failures = 0
     for name, parameters, sql in QUESTIONS:
         has_bucket = any(p == "bucket" for p, _ in parameters)
         has_distinct = any(p == "distinct" for p, _ in parameters)
         target = "/v1/count?" + urllib.parse.urlencode(parameters, safe="$:")
-        duck_times, espy_times = [], []
+        times = {peer: [] for peer, _ in peers + [("espymetrics", None)]}
+        results = {}
         for _ in range(args.repeat):
-            started = time.perf_counter()
-            result = db.execute(sql).fetchall()
-            duck_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            connection.request("GET", target)
-            response = connection.getresponse()
-            body = response.read()
-            espy_times.append(time.perf_counter() - started)
-            if response.status != 200:
-                sys.exit("%s answered %d: %s" % (target, response.status, body[:300]))
-        answer = json.loads(body)
-        verdict = agree(espy_rows(answer, has_bucket, has_distinct), duck_rows(result, has_distinct),
-                        has_distinct, answer.get("distinct_error", 0))
-        failures += not verdict.startswith("agree")
-        coverage = answer.get("coverage", {})
-        print("%-45s duckdb %8.2f ms  espymetrics %8.2f ms  (%.1fx)  %s, partial=%s, records=%d" % (
-            name, 1000 * statistics.median(duck_times), 1000 * statistics.median(espy_times),
-            statistics.median(espy_times) / statistics.median(duck_times), verdict,
-            coverage.get("partial"), answer["record_count"]))
+            for peer, run in peers:
+                elapsed, results[peer] = timed(lambda: run(sql))
+                times[peer].append(elapsed)
+            elapsed, answer = timed(lambda: ask(target))
+            times["espymetrics"].append(elapsed)
+        espy = espy_rows(answer, has_bucket, has_distinct)
+        medians = {peer: 1000 * statistics.median(samples) for peer, samples in times.items()}
+        print("%s (espymetrics: %d records, partial=%s)" % (name, answer["record_count"], answer.get("coverage", {}).get("partial")))
         print("    GET %s" % target)
+        print("    espymetrics %9.2f ms" % medians["espymetrics"])
+        for peer, _ in peers:
+            verdict = agree(espy, peer_rows(results[peer], has_distinct), has_distinct, answer.get("distinct_error", 0))
+            failures += not verdict.startswith("agree")
+            print("    %-19s %9.2f ms (espymetrics %.2fx of it)  %s" % (
+                peer, medians[peer], medians["espymetrics"] / medians[peer], verdict))
     sys.exit(1 if failures else 0)
 
 
