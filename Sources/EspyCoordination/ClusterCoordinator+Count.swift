@@ -176,7 +176,7 @@ extension ClusterCoordinator {
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
         client.request(.post, path, to: address, headers: Self.formHeaders,
                        body: Array(ClusterCoordinator.parameters(query, partitions: partitions).utf8),
-                       timeoutMilliseconds: subRequestTimeoutMilliseconds) { result in
+                       timeoutMilliseconds: shard.readsFromRollups(query) ? subRequestTimeoutMilliseconds : scanTimeoutMilliseconds) { result in
             guard case .success(let response) = result, response.status == 200,
                   let unavailable = self.declined(in: response) else {
                 if case .success(let response) = result, (400..<500).contains(response.status) {

@@ -24,6 +24,8 @@ public final class ClusterCoordinator: RecordStore {
     let replicasPerDatacenter: Int
     /// How long a peer has to answer a count's or a write's sub-request.
     let subRequestTimeoutMilliseconds: UInt64
+    /// How long a peer has to answer a count that reads its records rather than its rollups.
+    let scanTimeoutMilliseconds: UInt64
     let logger: Logger
     let metrics = CoordinatorMetrics()
     /// Membership as placement and routing see it; changed one member at a time.
@@ -83,6 +85,10 @@ public final class ClusterCoordinator: RecordStore {
     /// How long a peer's answer to a count or replica write is awaited before the count asks
     /// another replica or the write keeps a hint (config `cluster.sub_request_timeout_ms`).
     public static let defaultSubRequestTimeoutMilliseconds: UInt64 = 3_000
+    /// A scan's share of 1,000,000 records took 1-3 s per peer on six nodes sharing two cores:
+    /// it is work, not a sign of a dead peer, which gossip's suspicion re-plans around anyway
+    /// (config `cluster.scan_timeout_ms`).
+    public static let defaultScanTimeoutMilliseconds: UInt64 = 30_000
 
     public var partitionCount: Int { shard.settings.partitionCount }
     /// The digest of the view placement was last built from: it changes only when ownership does.
@@ -93,6 +99,7 @@ public final class ClusterCoordinator: RecordStore {
                 replicasPerDatacenter: Int = PartitionMap.defaultReplicasPerDatacenter,
                 membershipSettings: ClusterMembership.Settings? = nil,
                 subRequestTimeoutMilliseconds: UInt64 = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds,
+                scanTimeoutMilliseconds: UInt64 = ClusterCoordinator.defaultScanTimeoutMilliseconds,
                 logger: Logger) {
         self.loop = loop
         self.shard = shard
@@ -102,6 +109,7 @@ public final class ClusterCoordinator: RecordStore {
         self.readConsistency = readConsistency
         self.replicasPerDatacenter = replicasPerDatacenter
         self.subRequestTimeoutMilliseconds = subRequestTimeoutMilliseconds
+        self.scanTimeoutMilliseconds = scanTimeoutMilliseconds
         self.logger = logger
         membership = ClusterMembership(selfName: MemberName(selfName), datacenter: DatacenterName(datacenter), address: http,
                                        settings: membershipSettings ?? ClusterMembership.Settings(partitionCount: shard.settings.partitionCount))

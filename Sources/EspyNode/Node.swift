@@ -82,7 +82,8 @@ public final class Node {
                 http: advertisedHTTPAddress, quorum: config.cluster.writeQuorum, readConsistency: config.cluster.readConsistency,
                 replicasPerDatacenter: config.cluster.replicasPerDatacenter,
                 membershipSettings: config.cluster.membershipSettings,
-                subRequestTimeoutMilliseconds: config.cluster.subRequestTimeoutMilliseconds, logger: logger)
+                subRequestTimeoutMilliseconds: config.cluster.subRequestTimeoutMilliseconds,
+                scanTimeoutMilliseconds: config.cluster.scanTimeoutMilliseconds, logger: logger)
             self.coordinator = coordinator
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
             internalAPI.onReplicaWrite = { [unowned coordinator] in coordinator.noteLocalWrite(partitions: $0, failure: $1) }

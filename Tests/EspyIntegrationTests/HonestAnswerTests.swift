@@ -103,6 +103,26 @@ final class HonestAnswerTests: XCTestCase {
         }
     }
 
+    /// A scan of records is work, not a sign of a dead peer: it gets `scan_timeout_ms`, not the
+    /// sub-request timeout that counts from rollups and replica writes get. Before, a scan of
+    /// 1,000,000 records that took a peer over 3 s came back as a 503 blaming five healthy nodes.
+    func testAScanSlowerThanTheSubRequestTimeout_isStillAnsweredByItsPeers() throws {
+        // n1 gives a rollup's answer 1 ms, far less than any peer needs to read its records.
+        try cluster.start("n1", datacenter: "dc1", config: "[cluster]\nsub_request_timeout_ms = 1\n")
+        for (index, name) in six.dropFirst().enumerated() { try cluster.start(name, datacenter: "dc\((index + 1) % 3 + 1)") }
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.alive(seenBy: "n1").isSuperset(of: six) && ready("n1") })
+        let profiles = ProfileGenerator.profiles(6_000, seed: 78)
+        try cluster.ingest(profiles[...], through: "n2")
+        XCTAssertTrue(cluster.waitUntil(30) { cluster.convergenceProblems(records: profiles.count).isEmpty })
+        let truth = Dictionary(grouping: profiles, by: \.release).mapValues(\.count)
+        let (status, json) = try cluster.count(at: "n1", "group_by=uname$release")
+        XCTAssertEqual(status, 200, "\(json)")
+        XCTAssertEqual(json["counts"] as? [String: Int], truth)
+        let coverage = json["coverage"] as? [String: Any]
+        XCTAssertEqual(coverage?["partial"] as? Bool, false)
+        XCTAssertGreaterThan((coverage?["nodes"] as? [String: Any])?["queried"] as? Int ?? 0, 1, "no peer was asked: \(json)")
+    }
+
     func testAReplicaWithAFullDiskDeclinesWhatItMissed_andHealthSaysSo() throws {
         guard getuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root (CI runs as root)") }
         try cluster.startCluster(["n1", "n2"])

@@ -117,6 +117,7 @@ final class NodeConfigTests: XCTestCase {
             read_consistency = "Verified"
             failure_timeout_ms = 3600000
             sub_request_timeout_ms = 1500
+            scan_timeout_ms = 45000
             keys = ["rDJ6y4MDiU5ZcnWr3FjD1gY2JDnQ3C2HykOJmNJa2+0=", "8uT0Pt3rVNq8R2T1m9mD3dWbb1h2b9bR2c1HdG8yXcA="]
             [repair]
             interval_ms = 5000
@@ -147,6 +148,7 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.cluster.readConsistency, .verified)
         XCTAssertEqual(parsed.cluster.failureTimeout, .seconds(3_600))
         XCTAssertEqual(parsed.cluster.subRequestTimeoutMilliseconds, 1_500)
+        XCTAssertEqual(parsed.cluster.scanTimeoutMilliseconds, 45_000)
         XCTAssertEqual(parsed.cluster.keys.count, 2)
         XCTAssertEqual(parsed.repair.intervalMilliseconds, 5_000)
         XCTAssertEqual(parsed.repair.maxRecordsPerSecond, 500)

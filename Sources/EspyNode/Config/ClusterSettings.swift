@@ -16,6 +16,8 @@ public struct ClusterSettings: Equatable {
     /// How long a node waits for a peer's answer to a count or replica write before asking
     /// another replica (counts) or keeping a hint (writes).
     public var subRequestTimeoutMilliseconds = ClusterCoordinator.defaultSubRequestTimeoutMilliseconds
+    /// The same for a count that reads a peer's records (an undeclared path, or `limit`).
+    public var scanTimeoutMilliseconds = ClusterCoordinator.defaultScanTimeoutMilliseconds
     /// The cluster keyring (base64, validated at load): the first signs node-to-node requests,
     /// every one verifies. Empty: internal requests are served to member addresses and this host only.
     public var keys: [String] = []
