@@ -9,7 +9,9 @@
 /// - those it gains when the map changes;
 /// - all of them after the loop stood still for longer than peers wait for an answer, or after
 ///   gossip declared the node dead (peers stop writing to a dead member);
-/// - those of a write its own shard failed, and those a coordinator kept hints for.
+/// - all of them once a write to its own shard fails (replica writes already on their way to a
+///   failing disk fail too, and until they arrive nothing here says which partitions they are
+///   for), and those a coordinator kept hints for.
 public struct ReplicaReadiness: Sendable {
     public let partitionCount: Int
     /// Partitions owned here that must not be read yet.
@@ -93,17 +95,21 @@ public struct ReplicaReadiness: Sendable {
         case recovered(lastError: String)
     }
 
-    /// A write to this node's shard: a failure makes its partitions catch up; the first
-    /// failure of a spell and the first success after it are returned, to be said once.
+    /// A write to this node's shard: the first failure of a spell makes every owned partition
+    /// catch up; that failure and the first success after it are returned, to be said once.
     public mutating func localWrite(partitions: some Sequence<Int>, failure: String?) -> StorageChange {
         guard let failure else {
             guard let last = storageFailure else { return .none }
             storageFailure = nil
             return .recovered(lastError: last)
         }
-        markBehind(partitions)
         defer { storageFailure = failure }
-        return storageFailure == nil ? .startedFailing : .none
+        guard storageFailure == nil else {
+            markBehind(partitions)
+            return .none
+        }
+        markBehind(0..<partitionCount)
+        return .startedFailing
     }
 
     private mutating func add(_ partitions: some Collection<Int>) {
