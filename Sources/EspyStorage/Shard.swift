@@ -172,10 +172,46 @@ public final class Shard {
     public func count(_ query: CountQuery, partitions: [Int]? = nil,
                       completion: @escaping (Result<CountResult, StorageError>) -> Void) {
         let filter = restriction(partitions)
+        if readsBodiesInTableOrder(query, partitions: filter) {
+            return countInSlices(query, partitions: filter, completion: completion)
+        }
         withReader({ (reader) throws(StorageError) in
             if let filter { return try reader.count(query, partitions: filter) }
             return try reader.count(query)
         }, completion: completion)
+    }
+
+    /// A count that reads the bodies of every record held here, or of most of them, over all
+    /// time reads the table in order, cut into one run per reader. A bounded time range or a
+    /// few partitions are cheaper through their index.
+    private func readsBodiesInTableOrder(_ query: CountQuery, partitions: [Int]?) -> Bool {
+        guard query.limit == nil, query.since == nil, query.until == nil, !readsFromRollups(query) else { return false }
+        return partitions.map { $0.count * 4 >= partitionsHeld.count } ?? true
+    }
+
+    private func countInSlices(_ query: CountQuery, partitions: [Int]?,
+                               completion: @escaping (Result<CountResult, StorageError>) -> Void) {
+        withReader({ (reader) throws(StorageError) in try reader.seqBounds() }) { [self] bounds in
+            guard case .success(let bounds) = bounds else { return completion(bounds.map { _ in CountResult() }) }
+            let slices = bounds.map { RecordSlice.split($0, into: allReaders.count) } ?? []
+            guard !slices.isEmpty else { return completion(.success(CountResult())) }
+            var merged = CountResult()
+            var failure: StorageError?
+            var pending = slices.count
+            for slice in slices {
+                withReader({ (reader) throws(StorageError) in
+                    if let partitions { return try reader.count(query, partitions: partitions, slice: slice) }
+                    return try reader.count(query, slice: slice)
+                }) { result in
+                    switch result {
+                    case .success(let part): merged.merge(part)
+                    case .failure(let error): failure = failure ?? error
+                    }
+                    pending -= 1
+                    if pending == 0 { completion(failure.map { .failure($0) } ?? .success(merged)) }
+                }
+            }
+        }
     }
 
     /// The newest `limit` records of `partitions` (nil: all) in the query's range, newest first.

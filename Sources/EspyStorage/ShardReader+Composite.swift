@@ -4,15 +4,18 @@ import EspyCore
 /// reading every path the query needs from each body. Queries on declared dimensions only are
 /// answered from value ids instead (`combinationCount`), with the same semantics.
 extension ShardReader {
-    func compositeCount(_ query: CountQuery, partitions: [Int]?) throws(StorageError) -> CountResult {
+    /// `slice`: only the records of that run (a body scan cut across readers).
+    func compositeCount(_ query: CountQuery, partitions: [Int]?, slice: RecordSlice? = nil) throws(StorageError) -> CountResult {
         if let limit = query.limit {
             return CountResult(newest: try compositeNewest(query, limit: limit, partitions: partitions))
         }
         if let matcher = try combinationMatcher(for: query) {
+            assert(slice == nil, "a count read from rollups cannot be cut into runs of records")
             return try combinationCount(query, matcher, partitions: partitions)
         }
         let statement = try connection.uncachedStatement("""
-            SELECT server_time, body FROM records WHERE server_time >= ?1 AND server_time < ?2 \(ShardReader.partitionClause(partitions))
+            SELECT server_time, body FROM records WHERE server_time >= ?1 AND server_time < ?2
+            \(ShardReader.partitionClause(partitions)) \(slice?.clause ?? "")
             """)
         bindRange(of: query, to: statement)
         let extractor = JSONPathExtractor(paths: query.compositePaths)

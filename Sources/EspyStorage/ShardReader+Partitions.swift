@@ -37,8 +37,8 @@ extension ShardReader {
         partitions.map { "AND " + partitionFilter($0) } ?? ""
     }
 
-    func count(_ query: CountQuery, partitions: [Int]) throws(StorageError) -> CountResult {
-        if query.isComposite { return try compositeCount(query, partitions: partitions) }
+    func count(_ query: CountQuery, partitions: [Int], slice: RecordSlice? = nil) throws(StorageError) -> CountResult {
+        if query.isComposite { return try compositeCount(query, partitions: partitions, slice: slice) }
         if let limit = query.limit {
             return CountResult(newest: try newest(query, limit: limit, partitions: partitions))
         }
@@ -46,7 +46,7 @@ extension ShardReader {
         let column = query.groupBy == nil ? "1" : (slot != nil ? "dims" : "body")
         let statement = try connection.uncachedStatement("""
             SELECT \(column) FROM records WHERE \(ShardReader.partitionFilter(partitions))
-            AND server_time >= ?1 AND server_time < ?2
+            AND server_time >= ?1 AND server_time < ?2 \(slice?.clause ?? "")
             """)
         bindRange(of: query, to: statement)
         var result = CountResult()

@@ -34,16 +34,25 @@ final class ShardReader: @unchecked Sendable {
         Int(try connection.scalarInt("SELECT COALESCE(SUM(n), 0) FROM daily_totals"))
     }
 
-    func count(_ query: CountQuery) throws(StorageError) -> CountResult {
-        if query.isComposite { return try compositeCount(query, partitions: nil) }
+    /// The seqs the records table holds, or nil when it is empty.
+    func seqBounds() throws(StorageError) -> Range<Int64>? {
+        let statement = try connection.statement("SELECT min(seq), max(seq) FROM records")
+        guard try statement.step(), !statement.isNull(0) else { return nil }
+        return statement.int(0)..<(statement.int(1) + 1)
+    }
+
+    /// `slice`: only the records of that run (a count that reads bodies, cut across readers).
+    func count(_ query: CountQuery, slice: RecordSlice? = nil) throws(StorageError) -> CountResult {
+        if query.isComposite { return try compositeCount(query, partitions: nil, slice: slice) }
         let slot = query.groupBy.flatMap { dimensions.firstIndex(of: $0) }
         let range = (query.since?.microseconds ?? RollupPlan.unboundedStart)..<(query.until?.microseconds ?? RollupPlan.unboundedEnd)
         if let limit = query.limit {
             return try countNewest(limit, in: range, groupBy: query.groupBy, slot: slot)
         }
         if let path = query.groupBy, slot == nil {
-            return try scanBodies(range, limit: nil, path: path)
+            return try scanBodies(range, limit: nil, path: path, slice: slice)
         }
+        assert(slice == nil, "a count read from rollups cannot be cut into runs of records")
         let plan = RollupPlan(since: query.since, until: query.until)
         var tally = ValueTally()
         if let days = plan.fullDays {
@@ -80,7 +89,7 @@ final class ShardReader: @unchecked Sendable {
     }
 
     /// The fallback for paths without rollups: read each record and pull the value out of its JSON.
-    private func scanBodies(_ range: Range<Int64>, limit: Int?, path: FieldPath) throws(StorageError) -> CountResult {
+    private func scanBodies(_ range: Range<Int64>, limit: Int?, path: FieldPath, slice: RecordSlice? = nil) throws(StorageError) -> CountResult {
         let extractor = extractor(for: path)
         let statement: SQLiteStatement
         if let limit {
@@ -89,6 +98,8 @@ final class ShardReader: @unchecked Sendable {
                 ORDER BY server_time DESC, id DESC LIMIT ?3
                 """)
             statement.bind(3, limit)
+        } else if let slice {
+            statement = try connection.uncachedStatement("SELECT body FROM records WHERE server_time >= ?1 AND server_time < ?2 \(slice.clause)")
         } else {
             statement = try connection.statement("SELECT body FROM records WHERE server_time >= ?1 AND server_time < ?2")
         }
