@@ -3,6 +3,8 @@
 enum MetricHelp {
     static let text: [String: String] = [
         "espymetrics_cluster_hedged_subrequests_total": "sub-requests also sent to other replicas because the first was slower than its peer's usual (at most 5 % of sub-requests; a hedge of a count read from rollups costs 50)",
+        "espymetrics_cluster_hints_pending": "records this node keeps as hints for replicas that missed them, not yet replayed (rising: a replica has been down or refusing writes for a while)",
+        "espymetrics_cluster_partitions": "partitions by state as this node sees them: fully_replicated (every replica alive and caught up), under_replicated (some replica not alive), catching_up (gained here, still copying), handing_off (no longer owned here, not yet confirmed by the new owners)",
         "espymetrics_cluster_hints_delivered_total": "hinted records delivered to the replica that missed them",
         "espymetrics_cluster_hints_kept_total": "records kept as hints for replicas that missed them",
         "espymetrics_cluster_local_write_failures_total": "writes to this node's own shard that failed (a full or failing disk); their partitions catch up before they are read here",
@@ -29,6 +31,7 @@ enum MetricHelp {
         "espymetrics_http_connections": "open client connections (peers' pooled connections included)",
         "espymetrics_http_request_duration_seconds": "time from a request's arrival to its last response byte queued, 100 µs–10 s buckets",
         "espymetrics_http_requests_total": "requests answered; unknown paths share route='other'",
+        "espymetrics_node_ready": "1 when this node's answers can be complete (GET /v1/ready answers 200), else 0",
         "espymetrics_records_duplicate_total": "records received through this node's /v1 API, acknowledged, already stored (same content)",
         "espymetrics_records_rejected_total": "invalid records refused",
         "espymetrics_records_stored_total": "records received through this node's /v1 API, acknowledged, and new (counted once, not per replica)",

@@ -179,8 +179,16 @@ public final class Node {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
                                       storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
-                                      gossipPacketsSent: gossip?.packetsSent ?? 0)
+                                      gossipPacketsSent: gossip?.packetsSent ?? 0, cluster: clusterGauges())
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(body)))
+    }
+
+    private func clusterGauges() -> ClusterGauges? {
+        guard let coordinator, let repairer, let shard else { return nil }
+        return ClusterGauges(fullyReplicated: coordinator.fullyReplicatedCount,
+                             underReplicated: coordinator.partitionSummary.underReplicated,
+                             catchingUp: coordinator.catchingUp.count, handingOff: repairer.handoffPending,
+                             pendingHints: shard.hintCounts.values.reduce(0, +), ready: coordinator.readiness.isReady)
     }
 
     /// The shard file and its WAL; a stat per scrape, cheap enough for the loop.

@@ -15,6 +15,9 @@ public final class NodeMetrics {
     private let storedRecords: Metrics.Gauge
     private let storeBytes: Metrics.Gauge
     private var gossipGauges: [String: Metrics.Gauge] = [:]
+    private var partitionGauges: [String: Metrics.Gauge] = [:]
+    private let pendingHints: Metrics.Gauge
+    private let ready: Metrics.Gauge
     private var gossipCounters: [String: (counter: Metrics.Counter, last: UInt64)] = [:]
 
     /// Routes get their own label; anything else is "other", so scanners probing random paths
@@ -26,6 +29,8 @@ public final class NodeMetrics {
         connections = Metrics.Gauge(label: "espymetrics_http_connections")
         storedRecords = Metrics.Gauge(label: "espymetrics_store_records")
         storeBytes = Metrics.Gauge(label: "espymetrics_store_size_bytes")
+        pendingHints = Metrics.Gauge(label: "espymetrics_cluster_hints_pending")
+        ready = Metrics.Gauge(label: "espymetrics_node_ready")
     }
 
     /// Buckets from 100 µs to 10 s: health checks sit at the bottom, scans of big shards at the top.
@@ -59,14 +64,26 @@ public final class NodeMetrics {
 
     /// The Prometheus text exposition, after refreshing the gauges that are read, not counted.
     func exposition(connectionCount: Int, recordCount: Int, storeSizeBytes: Int, gossip: GossipMetrics?,
-                    gossipPacketsSent: UInt64) -> [UInt8] {
+                    gossipPacketsSent: UInt64, cluster: ClusterGauges?) -> [UInt8] {
         connections.record(connectionCount)
         storedRecords.record(recordCount)
         storeBytes.record(storeSizeBytes)
         if let gossip { record(gossip, packetsSent: gossipPacketsSent) }
+        if let cluster { record(cluster) }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return MetricHelp.withHelpLines(buffer)
+    }
+
+    private func record(_ cluster: ClusterGauges) {
+        for (state, count) in [("fully_replicated", cluster.fullyReplicated), ("under_replicated", cluster.underReplicated),
+                               ("catching_up", cluster.catchingUp), ("handing_off", cluster.handingOff)] {
+            let gauge = partitionGauges[state] ?? Metrics.Gauge(label: "espymetrics_cluster_partitions", dimensions: [("state", state)])
+            partitionGauges[state] = gauge
+            gauge.record(count)
+        }
+        pendingHints.record(cluster.pendingHints)
+        ready.record(cluster.ready ? 1 : 0)
     }
 
     /// The gossip core keeps plain running totals; Prometheus counters only move forward, so
@@ -95,6 +112,16 @@ public final class NodeMetrics {
             gossipCounters[name] = (entry.counter, max(value, entry.last))
         }
     }
+}
+
+/// What `/v1/cluster/partitions` and `/v1/ready` say, as gauges an alert can watch.
+struct ClusterGauges {
+    var fullyReplicated: Int
+    var underReplicated: Int
+    var catchingUp: Int
+    var handingOff: Int
+    var pendingHints: Int
+    var ready: Bool
 }
 
 /// One `espymetrics_http_requests_total` series; a struct key, not a string built per request.

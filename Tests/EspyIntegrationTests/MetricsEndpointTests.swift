@@ -67,6 +67,12 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertGreaterThan(after["espymetrics_store_size_bytes{}"] ?? 0, 0)
         XCTAssertEqual(after["espymetrics_gossip_members{status=alive}"], 1, "a node alone is its own one alive member")
         XCTAssertEqual(after["espymetrics_gossip_decode_errors_total{}"], 0)
+        // Alone, every partition's one replica is this node: all fully replicated, and ready.
+        XCTAssertEqual(after["espymetrics_cluster_partitions{state=fully_replicated}"], 4096)
+        XCTAssertEqual(after["espymetrics_cluster_partitions{state=under_replicated}"], 0)
+        XCTAssertEqual(after["espymetrics_cluster_partitions{state=catching_up}"], 0)
+        XCTAssertEqual(after["espymetrics_cluster_hints_pending{}"], 0)
+        XCTAssertEqual(after["espymetrics_node_ready{}"], 1)
     }
 
     func testEveryRouteTheNodeServesHasItsOwnLabel_andEveryFamilyHasHelp() throws {
