@@ -7,6 +7,7 @@ import PackageDescription
 //   EspyGossipWire (memberlist wire format, pure)  →  EspyGossip (SWIM core, pure)
 //   EspyCluster (placement, membership reaction, planning, pure)  →  EspyGossipCluster (gossip events → member changes)
 //   EspyStorage (sole SQLite user)  →  EspyAPI (/v1 endpoints)  →  EspyNode (wiring)  →  espymetrics (CLI)
+//   EspyDashboard (the /ui/ page, on EspyHTTP)  →  EspyNode
 let package = Package(
     name: "EspyMetrics",
     platforms: [.macOS(.v14)],
@@ -37,6 +38,9 @@ let package = Package(
             "EspyLoop", "EspyHTTP", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "EspyHTTPClient", dependencies: ["EspyLoop", "EspyHTTP"]),
+        .target(name: "EspyDashboard", dependencies: ["EspyHTTP"], resources: [
+            .embedInCode("Resources/index.html"), .embedInCode("Resources/app.js"), .embedInCode("Resources/style.css"),
+        ]),
         .target(name: "EspyStorage", dependencies: [
             "CSQLite", "EspyCore", "EspyLoop", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,7 +55,7 @@ let package = Package(
         ]),
         .target(name: "EspyNode", dependencies: [
             "EspyCore", "EspyLoop", "EspyHTTPServer", "EspyStorage", "EspyAPI", "EspyGossipWire", "EspyGossip",
-            "EspyCluster", "EspyGossipCluster", "EspyCoordination", "EspyHTTPClient",
+            "EspyCluster", "EspyGossipCluster", "EspyCoordination", "EspyHTTPClient", "EspyDashboard",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Metrics", package: "swift-metrics"),

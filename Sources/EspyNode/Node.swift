@@ -2,6 +2,7 @@ import EspyAPI
 import EspyCluster
 import EspyCoordination
 import EspyCore
+import EspyDashboard
 import EspyHTTPClient
 import EspyGossip
 import EspyGossipWire
@@ -23,7 +24,7 @@ public final class Node {
     var gossip: GossipShell?
     var coordinator: ClusterCoordinator?
     private var internalAPI: InternalAPI?
-    private var httpClient: HTTPClient?
+    private(set) var httpClient: HTTPClient?
     var repairer: ReplicaRepairer?
     private var hintedHandoff: HintedHandoff?
     /// Settles membership when no seed answers: this node is then the cluster, for now.
@@ -66,6 +67,10 @@ public final class Node {
         nodeRoutes.add(.get, "/v1/cluster/partitions") { [unowned self] in self.servePartitions($0, $1) }
         nodeRoutes.add(.post, "/v1/cluster/remove") { [unowned self] in self.serveRemove($0, $1) }
         nodeRoutes.add(.post, "/v1/cluster/leave") { [unowned self] in self.serveLeave($0, $1) }
+        nodeRoutes.add(.get, "/v1/cluster/views") { [unowned self] in self.serveViews($0, $1) }
+        let dashboard = Dashboard(chartLibraryPath: config.ui.chartLibraryPath)
+        if let problem = dashboard.chartLibraryProblem { logger.warning("the dashboard has no charts: \(problem)") }
+        dashboard.add(to: &nodeRoutes)
         do {
             let client = HTTPClient(loop: loop)
             httpClient = client

@@ -61,6 +61,9 @@ extension NodeConfig {
             try reader.int("readers", in: 1...64) { storage.readers = $0 }
             try reader.string("durability", as: ConfigValue.durability) { storage.durability = $0 }
         }
+        try reader.section("ui", ["chart_library"]) { (reader) throws(ConfigError) in
+            try reader.string("chart_library") { ui.chartLibraryPath = $0 }
+        }
         try reader.rejectUnknownSections()
     }
 }

@@ -15,6 +15,7 @@ public struct NodeConfig {
     /// Also bounds a graceful leave (`leaveTimeoutMilliseconds`).
     public var repair = RepairSettings()
     public var storage = StorageSettings()
+    public var ui = UISettings()
 
     public init() {}
 
