@@ -45,8 +45,16 @@ public struct Member: Hashable, Sendable {
                   incarnation: incarnation, tags: tags, since: since)
     }
 
+    /// Where node-to-node requests go: the `internal` tag of a member with its own internal
+    /// listener (`[cluster] internal_address`), else its HTTP address.
+    public var internalAddress: String {
+        guard let own = tags[Member.internalAddressTag], !own.isEmpty else { return address }
+        return own
+    }
+
     public static let datacenterTag = "dc"
     public static let httpTag = "http"
+    public static let internalAddressTag = "internal"
     public static let roleTag = "role"
     public static let partitionsTag = "partitions"
     /// The `role` tag of members that hold data; others (a plain Serf agent) are listed only.

@@ -141,9 +141,13 @@ public final class ClusterCoordinator: RecordStore {
     /// is no longer routable (suspected, failed, gone) ask its partitions' next replicas now
     /// rather than wait out the sub-request timeout.
     public func apply(_ changes: [ClusterMembership.Change], now: Timestamp) -> [ClusterMembership.Effect] {
-        for case .reported(let member) in changes where member.name != selfName && httpAddresses[member.name]?.description != member.address {
-            httpAddresses[member.name] = try? SocketAddress(parsing: member.address)
-            if let address = httpAddresses[member.name] { memberHosts.insert(address.host) }
+        for case .reported(let member) in changes
+        where member.name != selfName && httpAddresses[member.name]?.description != member.internalAddress {
+            httpAddresses[member.name] = try? SocketAddress(parsing: member.internalAddress)
+            // Without a cluster key, requests from a member's either address are the member's.
+            for address in [member.internalAddress, member.address] {
+                if let host = try? SocketAddress(parsing: address).host { memberHosts.insert(host) }
+            }
         }
         let routableBefore = membership.routable
         let effects = carryOut(membership.apply(changes, now: now))

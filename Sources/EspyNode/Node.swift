@@ -21,6 +21,8 @@ public final class Node {
     var shard: Shard?
     private var api: V1API?
     private var server: HTTPServer?
+    /// Serves `/internal/v1/*` on `[cluster] internal_address`, when one is configured.
+    private var internalServer: HTTPServer?
     var gossip: GossipShell?
     var coordinator: ClusterCoordinator?
     private var internalAPI: InternalAPI?
@@ -76,12 +78,17 @@ public final class Node {
             httpClient = client
             let internalAPI = InternalAPI(loop: loop, shard: shard, logger: logger)
             self.internalAPI = internalAPI
+            let internalAddress = config.cluster.internalAddress
             server = try HTTPServer(loop: loop, settings: httpSettings()) { [unowned self] request, reply in
-                if request.path.hasPrefix(InternalAPI.pathPrefix) { return internalAPI.handle(request, reply: reply) }
+                if request.path.hasPrefix(InternalAPI.pathPrefix) {
+                    guard let internalAddress else { return internalAPI.handle(request, reply: reply) }
+                    return reply(.error(.notFound, "node-to-node requests are served on this node's internal address (\(internalAddress)), not here"))
+                }
                 self.nodeRoutes.dispatch(request, reply: reply) { request, reply in
                     self.api?.handle(request, reply: reply) ?? reply(.error(.serviceUnavailable, "starting"))
                 }
             }
+            if let internalAddress { internalServer = try startInternalServer(on: internalAddress, serving: internalAPI) }
             let coordinator = ClusterCoordinator(
                 loop: loop, shard: shard, client: client, selfName: config.node.name, datacenter: config.node.datacenter,
                 http: advertisedHTTPAddress, quorum: config.cluster.writeQuorum, readConsistency: config.cluster.readConsistency,
@@ -121,7 +128,7 @@ public final class Node {
             do {
                 gossip = try startGossip()
             } catch let error as LoopError {
-                throw GossipStartError(address: config.gossip.address, cause: error)
+                throw ListenerStartError(listener: "gossip", address: config.gossip.address, cause: error)
             }
             if !remembered.isEmpty {
                 // A node that was part of a cluster waits for it, however long: alone, it
@@ -162,10 +169,27 @@ public final class Node {
             httpClient?.close()
             gossip?.close()
             server?.shutdown {}
+            internalServer?.shutdown {}
             shard.close {}
             loop.run()
             LogSink.standardError.detach()
             throw error
+        }
+    }
+
+    /// The listener of `[cluster] internal_address`: node-to-node requests only.
+    private func startInternalServer(on address: SocketAddress, serving internalAPI: InternalAPI) throws -> HTTPServer {
+        var settings = httpSettings()
+        settings.address = address
+        do {
+            return try HTTPServer(loop: loop, settings: settings) { request, reply in
+                guard request.path.hasPrefix(InternalAPI.pathPrefix) else {
+                    return reply(.error(.notFound, "this address serves node-to-node requests (\(InternalAPI.pathPrefix)*) only; clients use the HTTP address"))
+                }
+                internalAPI.handle(request, reply: reply)
+            }
+        } catch {
+            throw ListenerStartError(listener: "cluster.internal_address", address: address, cause: error)
         }
     }
 
@@ -182,7 +206,8 @@ public final class Node {
 
     private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
-        let body = metrics.exposition(connectionCount: server?.connectionCount ?? 0, recordCount: shard?.recordCount ?? 0,
+        let connections = (server?.connectionCount ?? 0) + (internalServer?.connectionCount ?? 0)
+        let body = metrics.exposition(connectionCount: connections, recordCount: shard?.recordCount ?? 0,
                                       storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
                                       gossipPacketsSent: gossip?.packetsSent ?? 0, cluster: clusterGauges())
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(body)))
@@ -207,8 +232,9 @@ public final class Node {
     /// Binds the gossip sockets and announces this node with Serf-style tags: its datacenter,
     /// HTTP address and role, which `serf members` shows too.
     private func startGossip() throws -> GossipShell {
-        let tags = ["dc": config.node.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1",
+        var tags = ["dc": config.node.datacenter, "http": advertisedHTTPAddress, "role": "espymetrics", "espy_protocol": "1",
                     "partitions": String(config.cluster.partitions), "version": BuildVersion.current]
+        if let bound = internalServer?.localAddress { tags[Member.internalAddressTag] = bound.description }
         let shell = try GossipShell(loop: loop, logger: logger, bind: config.gossip.address,
                                     keyring: config.gossip.keyring) { [config] bound in
             GossipSettings(name: config.node.name, address: try GossipAddress(config.gossip.advertise ?? bound),
@@ -387,8 +413,12 @@ public final class Node {
             gossip?.close()
             gossip = nil
         }
-        server?.shutdown { [self] in
+        var listening = internalServer == nil ? 1 : 2
+        let serversStopped = { [self] in
+            listening -= 1
+            guard listening == 0 else { return }
             server = nil
+            internalServer = nil
             httpClient?.close()
             shard?.close { [self] in
                 shard = nil
@@ -396,16 +426,20 @@ public final class Node {
                 signalWatchers = []
             }
         }
+        server?.shutdown(serversStopped)
+        internalServer?.shutdown(serversStopped)
     }
 }
 
-/// The gossip port could not be bound: said with the address, as a taken HTTP port is.
-struct GossipStartError: Error, CustomStringConvertible {
+/// The gossip port or the internal listener could not be bound: said with the address, as a
+/// taken HTTP port is.
+struct ListenerStartError: Error, CustomStringConvertible {
+    let listener: String
     let address: SocketAddress
     let cause: LoopError
 
     var description: String {
-        "gossip \(address): " + (cause.name == "EADDRINUSE" ? "address in use" : cause.description)
+        "\(listener) \(address): " + (cause.name == "EADDRINUSE" ? "address in use" : cause.description)
     }
 }
 

@@ -183,6 +183,17 @@ final class NodeConfigTests: XCTestCase {
         assertConfigError("[cluster]\nfailure_timeout_ms = 0\n", key: "cluster.failure_timeout_ms")
         assertConfigError("[repair]\nmax_records_per_second = -5\n", key: "repair.max_records_per_second")
         assertConfigError("[repair]\nintervall_ms = 5\n", key: "repair.intervall_ms")
+        assertConfigError("[cluster]\ninternal_address = \"0.0.0.0:8889\"\n", key: "cluster.internal_address")
+        assertConfigError("[http]\naddress = \"10.0.0.1:8888\"\n[cluster]\ninternal_address = \"10.0.0.1:8888\"\n", key: "cluster.internal_address")
+        assertConfigError("[cluster]\ninternal_address = \"private:8889\"\n", key: "cluster.internal_address")
+        assertConfigError("[ui]\nchart = \"x\"\n", key: "ui.chart")
+    }
+
+    func testTheInternalListenerAndTheChartLibraryAreRead() throws {
+        let parsed = try config("[cluster]\ninternal_address = \"10.1.0.7:8889\"\n[ui]\nchart_library = \"/opt/chart.umd.js\"\n")
+        XCTAssertEqual(parsed.cluster.internalAddress?.description, "10.1.0.7:8889")
+        XCTAssertEqual(parsed.ui.chartLibraryPath, "/opt/chart.umd.js")
+        XCTAssertNil(try config("").cluster.internalAddress, "node-to-node requests share the HTTP address unless told otherwise")
     }
 
     /// Every key with a type beyond string or number is parsed when the file is loaded, so a

@@ -1,5 +1,6 @@
 import EspyCluster
 import EspyCoordination
+import EspyLoop
 
 /// Config `[cluster]`: placement, write quorum and the timeouts that move work between members.
 /// Every default is the one the cluster types use without configuration.
@@ -21,6 +22,9 @@ public struct ClusterSettings: Equatable {
     /// The cluster keyring (base64, validated at load): the first signs node-to-node requests,
     /// every one verifies. Empty: internal requests are served to member addresses and this host only.
     public var keys: [String] = []
+    /// Where node-to-node requests (`/internal/v1/*`) are served instead of the HTTP address,
+    /// so they can sit on a network clients cannot reach; nil: the HTTP address serves them.
+    public var internalAddress: SocketAddress?
 
     public init() {}
 

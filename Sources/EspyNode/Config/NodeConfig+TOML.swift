@@ -40,7 +40,7 @@ extension NodeConfig {
             try reader.strings("encrypt_keys", as: ConfigValue.keyring) { gossip.keyring = $0 }
         }
         try reader.section("cluster", ["partitions", "replicas_per_dc", "write_quorum", "read_consistency", "failure_timeout_ms",
-                                       "sub_request_timeout_ms", "scan_timeout_ms", "keys"]) { (reader) throws(ConfigError) in
+                                       "sub_request_timeout_ms", "scan_timeout_ms", "keys", "internal_address"]) { (reader) throws(ConfigError) in
             try reader.int("partitions", in: 1...1_000_000) { cluster.partitions = $0 }
             try reader.int("replicas_per_dc", in: 1...9) { cluster.replicasPerDatacenter = $0 }
             try reader.string("write_quorum", as: ConfigValue.writeQuorum) { cluster.writeQuorum = $0 }
@@ -49,6 +49,7 @@ extension NodeConfig {
             try reader.milliseconds("sub_request_timeout_ms") { cluster.subRequestTimeoutMilliseconds = $0 }
             try reader.milliseconds("scan_timeout_ms") { cluster.scanTimeoutMilliseconds = $0 }
             try reader.strings("keys", as: ConfigValue.clusterKeys) { cluster.keys = $0 }
+            try reader.string("internal_address", as: ConfigValue.optionalAddress) { cluster.internalAddress = $0 }
         }
         try reader.section("repair", ["interval_ms", "max_records_per_second", "hint_window_ms", "leave_timeout_ms"]) { (reader) throws(ConfigError) in
             try reader.milliseconds("interval_ms") { repair.intervalMilliseconds = $0 }

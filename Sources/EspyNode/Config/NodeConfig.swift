@@ -25,6 +25,14 @@ public struct NodeConfig {
         guard !node.name.isEmpty else { throw ConfigError(key: "node.name", "must not be empty") }
         guard !node.datacenter.isEmpty else { throw ConfigError(key: "node.datacenter", "must not be empty") }
         guard !node.dataDirectory.isEmpty else { throw ConfigError(key: "node.data_dir", "must not be empty") }
+        if let listener = cluster.internalAddress {
+            if listener.host == "0.0.0.0" || listener.host == "::" {
+                throw ConfigError(key: "cluster.internal_address", "must name the address peers reach this node on, not \(listener.host): it is also what the node announces")
+            }
+            if listener == http.server.address && listener.port != 0 {
+                throw ConfigError(key: "cluster.internal_address", "must differ from http.address (\(listener)); leave it unset to serve node-to-node requests there")
+            }
+        }
         if (gossip.advertise ?? gossip.address).host == "0.0.0.0" {
             throw ConfigError(key: "gossip.advertise", "must be set when gossip.address binds 0.0.0.0: peers need a reachable address")
         }
