@@ -12,8 +12,11 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     pkg-config libuv1-dev libsqlite3-dev libhttp-parser-dev libjs-chart.js sqlite3 serf iptables \
     haproxy prometheus chromium chromium-driver >/dev/null
-# Tests use pytest (the Python collector), prometheus_client (a real parser for /metrics) and
-# selenium (drives Chromium); install them only where the interpreter lacks them.
+# Tests use pytest (the Python collector), prometheus_client (a real parser for /metrics),
+# selenium (drives Chromium), PyYAML (reads deploy/prometheus.yml) and schemathesis (checks the
+# API against docs/openapi.yaml); install them only where the interpreter lacks them.
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
+python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install -q schemathesis
