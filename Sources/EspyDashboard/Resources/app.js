@@ -6,6 +6,7 @@
 (function () {
   const FLEET_REFRESH_MS = 30000;
   const CLUSTER_REFRESH_MS = 2000;
+  const VIEWS_REFRESH_MS = 10000;
   const MAJOR = "python.version_info.0";
   const MINOR = "python.version_info.1";
   const FILTER_PATHS = { system: "uname.system", implementation: "python.implementation" };
@@ -280,8 +281,15 @@
       element("td", {}, view.under_replicated === undefined ? "-" : view.under_replicated))));
   }
 
+  // The agreement costs the node one request per alive member, so it is asked less often.
+  let viewsAskedAt = 0;
   async function refreshCluster() {
-    for (const [key, task] of [["members-error", refreshMembers], ["views-error", refreshViews]]) {
+    const tasks = [["members-error", refreshMembers]];
+    if (Date.now() - viewsAskedAt >= VIEWS_REFRESH_MS) {
+      viewsAskedAt = Date.now();
+      tasks.push(["views-error", refreshViews]);
+    }
+    for (const [key, task] of tasks) {
       try { await task(); problem(key, null); } catch (e) { problem(key, e.message); }
     }
   }
@@ -302,6 +310,7 @@
     }
     for (const key of [...problems.keys()]) if (key !== "chart") problem(key, null);
     clearTimeout(timer);
+    viewsAskedAt = 0;
     const refresh = current.view === "cluster" ? refreshCluster : refreshFleet;
     const every = current.view === "cluster" ? CLUSTER_REFRESH_MS : FLEET_REFRESH_MS;
     const tick = async () => {
