@@ -36,18 +36,24 @@ struct CombinationMatcher {
     let groupSlots: [Int]
     let conditions: [Condition]
     let distinctSlot: Int?
+    /// The distinct path is a declared distinct path, not a dimension: the combination rollup
+    /// does not carry its values, `daily_distinct` does.
+    let distinctIsSeparate: Bool
     let bucket: TimeBucket?
 
-    /// Nil when a path the query reads is not a declared dimension.
-    init?(_ query: CountQuery, dimensions: [FieldPath], valueID: (Int, String) throws(StorageError) -> UInt32?) throws(StorageError) {
+    /// Nil when a path the query groups or filters by is not a declared dimension, or its
+    /// distinct path is neither a dimension nor a declared distinct path (`distinctSlots`).
+    init?(_ query: CountQuery, dimensions: [FieldPath], distinctSlots: [FieldPath: Int],
+          valueID: (Int, String) throws(StorageError) -> UInt32?) throws(StorageError) {
         guard query.groupPaths.count <= CountQuery.maxGroupPaths,
               let groupSlots = CombinationMatcher.slots(of: query.groupPaths, in: dimensions),
               let filterSlots = CombinationMatcher.slots(of: query.filters.map(\.path), in: dimensions) else { return nil }
         var distinctSlot: Int?
         if let distinct = query.distinct {
-            guard let slot = dimensions.firstIndex(of: distinct) else { return nil }
+            guard let slot = dimensions.firstIndex(of: distinct) ?? distinctSlots[distinct] else { return nil }
             distinctSlot = slot
         }
+        distinctIsSeparate = (distinctSlot ?? 0) >= dimensions.count
         var conditions: [Condition] = []
         for (filter, slot) in zip(query.filters, filterSlots) {
             var ids: [UInt32] = []

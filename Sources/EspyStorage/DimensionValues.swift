@@ -29,6 +29,8 @@ enum DimensionValues {
 }
 
 /// Additions to the per-day rollups, gathered over a transaction and written once at its end.
+/// The first `combinationSlots` slots of `dims` are the dimensions (counted per slot and per
+/// combination); the rest are distinct paths, kept per combination in `daily_distinct`.
 struct RollupDelta {
     struct Key: Hashable {
         let slot: Int
@@ -41,17 +43,31 @@ struct RollupDelta {
         let dims: [UInt8]
     }
 
+    struct DistinctValue: Hashable {
+        let combination: Combination
+        let slot: Int
+        let valueID: UInt32
+    }
+
+    let combinationSlots: Int
     var counts: [Key: Int] = [:]
     var totals: [Int64: Int] = [:]
     var combinations: [Combination: Int] = [:]
+    var distinctValues: [DistinctValue: Int] = [:]
+
+    init(combinationSlots: Int) { self.combinationSlots = combinationSlots }
 
     /// `dims` is `valueIDs` packed, as the record stores it; `by: -1` takes a deleted record out.
     mutating func add(day: Int64, valueIDs: [UInt32], dims: [UInt8], by n: Int = 1) {
         totals[day, default: 0] += n
-        for (slot, valueID) in valueIDs.enumerated() {
+        for (slot, valueID) in valueIDs.prefix(combinationSlots).enumerated() {
             counts[Key(slot: slot, day: day, valueID: valueID), default: 0] += n
         }
-        combinations[Combination(day: day, dims: dims), default: 0] += n
+        let combination = Combination(day: day, dims: Array(dims.prefix(combinationSlots * 4)))
+        combinations[combination, default: 0] += n
+        for (slot, valueID) in valueIDs.enumerated().dropFirst(combinationSlots) where valueID != DimensionValues.missing {
+            distinctValues[DistinctValue(combination: combination, slot: slot, valueID: valueID), default: 0] += n
+        }
     }
 
     func write(to connection: SQLiteConnection) throws(StorageError) {
@@ -72,6 +88,14 @@ struct RollupDelta {
             """)
         for (combination, n) in combinations {
             try addCombination.bind(1, combination.day).bind(2, blob: combination.dims).bind(3, n).run()
+        }
+        let addDistinct = try connection.statement("""
+            INSERT INTO daily_distinct (day, slot, dims, value_id, n) VALUES (?1, ?2, ?3, ?4, ?5)
+            ON CONFLICT (day, slot, dims, value_id) DO UPDATE SET n = n + excluded.n
+            """)
+        for (value, n) in distinctValues {
+            try addDistinct.bind(1, value.combination.day).bind(2, value.slot).bind(3, blob: value.combination.dims)
+                .bind(4, Int64(value.valueID)).bind(5, n).run()
         }
     }
 }

@@ -52,7 +52,15 @@ public final class Shard {
             try connection.execute("PRAGMA wal_autocheckpoint = 4096")
             try ShardSchema.migrate(connection)
             try Shard.checkPartitionCount(connection, settings.partitionCount)
-            let writer = try ShardWriter(connection: connection, dimensions: settings.dimensions)
+            let started = Timestamp.now()
+            let writer = try ShardWriter(connection: connection, slots: settings.slotPaths, combinationSlots: settings.dimensions.count)
+            if let rebuilt = writer.rebuiltRecords, rebuilt > 0 {
+                logger.info("rebuilt the rollups for the declared dimensions and distinct paths", metadata: [
+                    "storage/records": "\(rebuilt)", "storage/ms": "\((Timestamp.now().microseconds - started.microseconds) / 1000)",
+                    "storage/dimensions": "\(settings.dimensions.map(\.description).joined(separator: ","))",
+                    "storage/distinct": "\(settings.distinctPaths.map(\.description).joined(separator: ","))",
+                ])
+            }
             digests = writer.digests
             hintCounts = try writer.hintCounts()
             self.writer = writer
@@ -65,7 +73,7 @@ public final class Shard {
         do {
             for _ in 0..<max(1, settings.readerCount) {
                 let readConnection = try SQLiteConnection(path: settings.path, readOnly: true)
-                readers.append(ShardReader(connection: readConnection, dimensions: settings.dimensions))
+                readers.append(ShardReader(connection: readConnection, slots: settings.slotPaths, combinationSlots: settings.dimensions.count))
             }
             recordCount = try readers[0].recordCount()
             partitionsHeld = try readers[0].partitionsHeld()
@@ -226,7 +234,8 @@ public final class Shard {
     /// Whether a count over everything this shard holds is read from its rollups rather than
     /// from its records (a count over some of its partitions always reads records).
     public func readsFromRollups(_ query: CountQuery) -> Bool {
-        query.limit == nil && query.compositePaths.allSatisfy(settings.dimensions.contains)
+        guard query.limit == nil, (query.groupPaths + query.filters.map(\.path)).allSatisfy(settings.dimensions.contains) else { return false }
+        return query.distinct.map { settings.dimensions.contains($0) || settings.distinctPaths.contains($0) } ?? true
     }
 
     private func restriction(_ partitions: [Int]?) -> [Int]? {

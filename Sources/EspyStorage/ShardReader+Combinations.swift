@@ -6,7 +6,9 @@ import EspyCore
 /// packed `dims` column is read, never a JSON body.
 extension ShardReader {
     func combinationMatcher(for query: CountQuery) throws(StorageError) -> CombinationMatcher? {
-        try CombinationMatcher(query, dimensions: dimensions) { (slot, value) throws(StorageError) in try valueID(slot: slot, value) }
+        try CombinationMatcher(query, dimensions: dimensions, distinctSlots: distinctSlots) { (slot, value) throws(StorageError) in
+            try valueID(slot: slot, value)
+        }
     }
 
     func combinationCount(_ query: CountQuery, _ matcher: CombinationMatcher, partitions: [Int]?) throws(StorageError) -> CountResult {
@@ -22,10 +24,23 @@ extension ShardReader {
             if let days = plan.fullDays {
                 let statement = try connection.statement("SELECT day, dims, n FROM daily_combinations WHERE day >= ?1 AND day < ?2")
                 statement.bind(1, days.lowerBound).bind(2, days.upperBound)
+                let distinctHere = !matcher.distinctIsSeparate
                 while try statement.step() {
                     let dims = statement.bytes(1)
                     guard matcher.admits(dims) else { continue }
-                    tally.add(matcher.group(of: dims, day: statement.int(0)), Int(statement.int(2)), distinct: matcher.distinctValueID(of: dims))
+                    tally.add(matcher.group(of: dims, day: statement.int(0)), Int(statement.int(2)),
+                              distinct: distinctHere ? matcher.distinctValueID(of: dims) : nil)
+                }
+                if let slot = matcher.distinctSlot, matcher.distinctIsSeparate {
+                    let values = try connection.statement("""
+                        SELECT day, dims, value_id FROM daily_distinct WHERE slot = ?1 AND day >= ?2 AND day < ?3
+                        """)
+                    values.bind(1, slot).bind(2, days.lowerBound).bind(3, days.upperBound)
+                    while try values.step() {
+                        let dims = values.bytes(1)
+                        guard matcher.admits(dims) else { continue }
+                        tally.addDistinct(UInt32(values.int(2)), to: matcher.group(of: dims, day: values.int(0)))
+                    }
                 }
             }
             for edge in plan.edges {
@@ -86,13 +101,17 @@ private struct CombinationTally {
     private var run: (group: CombinationMatcher.Group, n: Int)?
 
     mutating func add(_ group: CombinationMatcher.Group, _ n: Int, distinct value: UInt32?) {
-        if let value, value != DimensionValues.missing { distinct[group, default: []].insert(value) }
+        if let value { addDistinct(value, to: group) }
         if run?.group == group {
             run!.n += n
             return
         }
         flush()
         run = (group, n)
+    }
+
+    mutating func addDistinct(_ value: UInt32, to group: CombinationMatcher.Group) {
+        if value != DimensionValues.missing { distinct[group, default: []].insert(value) }
     }
 
     mutating func flush() {

@@ -21,13 +21,17 @@ public struct ExportPage: Sendable {
 final class ShardReader: @unchecked Sendable {
     // @unchecked Sendable: the Shard lends each reader to a single job at a time.
     let connection: SQLiteConnection
+    /// The dimensions: the leading slots of `dims`, counted per slot and per combination.
     let dimensions: [FieldPath]
+    /// The slots of the declared distinct paths that are not dimensions, after them in `dims`.
+    let distinctSlots: [FieldPath: Int]
     private var valueNames: [UInt32: String] = [:]
     private var extractors: [FieldPath: JSONPathExtractor] = [:]
 
-    init(connection: SQLiteConnection, dimensions: [FieldPath]) {
+    init(connection: SQLiteConnection, slots: [FieldPath], combinationSlots: Int) {
         self.connection = connection
-        self.dimensions = dimensions
+        dimensions = Array(slots.prefix(combinationSlots))
+        distinctSlots = Dictionary(uniqueKeysWithValues: slots.enumerated().dropFirst(combinationSlots).map { ($0.element, $0.offset) })
     }
 
     func recordCount() throws(StorageError) -> Int {

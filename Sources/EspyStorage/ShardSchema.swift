@@ -64,6 +64,20 @@ enum ShardSchema {
             SELECT (server_time - ((server_time % 86400000000) + 86400000000) % 86400000000) / 86400000000, dims, COUNT(*)
             FROM records GROUP BY 1, 2;
         """,
+        // 5: per day and combination of dimension values, the distinct values of each declared
+        // distinct path (`ShardSettings.distinctPaths`, slots after the dimensions in `dims`),
+        // with how many records carry each, so partition drops can take them out again. Filled
+        // by the rebuild the new slots trigger when the shard opens.
+        """
+        CREATE TABLE daily_distinct (
+            day INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            dims BLOB NOT NULL,
+            value_id INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (day, slot, dims, value_id)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -8,6 +8,9 @@ public struct ShardSettings: Sendable {
     public var partitionCount: Int
     /// Paths whose per-day counts are kept at ingest, so counts by them never scan records.
     public var dimensions: [FieldPath]
+    /// Paths whose distinct values are kept per day and combination of dimension values, so
+    /// `distinct=` by them, with groups and filters on dimensions, never reads bodies.
+    public var distinctPaths: [FieldPath]
     /// Read connections, i.e. queries that can run at once on the thread pool.
     public var readerCount: Int
     /// `full` fsyncs every commit (an acknowledged write survives power loss); `normal`
@@ -19,10 +22,12 @@ public struct ShardSettings: Sendable {
     }
 
     public init(path: String, partitionCount: Int = 4096, dimensions: [FieldPath] = ShardSettings.defaultDimensions,
+                distinctPaths: [FieldPath] = ShardSettings.defaultDistinctPaths,
                 readerCount: Int = ShardSettings.defaultReaderCount, durability: Durability = ShardSettings.defaultDurability) {
         self.path = path
         self.partitionCount = partitionCount
         self.dimensions = dimensions
+        self.distinctPaths = distinctPaths
         self.readerCount = readerCount
         self.durability = durability
     }
@@ -30,6 +35,13 @@ public struct ShardSettings: Sendable {
     public static let defaultReaderCount = 2
     /// Power loss must not lose an acknowledged write unless the operator says it may.
     public static let defaultDurability = Durability.full
+
+    /// The host identity fields: the original's `hostname`, and the collector's `host_id`.
+    public static let defaultDistinctPaths: [FieldPath] = ["hostname", "host_id"].map { try! FieldPath(parsing: $0) }
+
+    /// Every slot of a record's packed `dims`: the dimensions, then the distinct paths that are
+    /// not dimensions too (a dimension's distinct values come from the combination rollup).
+    var slotPaths: [FieldPath] { dimensions + distinctPaths.filter { !dimensions.contains($0) } }
 
     /// The profile fields people group by most (see docs/api.md).
     public static let defaultDimensions: [FieldPath] = [

@@ -23,17 +23,24 @@ final class ShardWriter: @unchecked Sendable {
     // and the dictionary below are never touched by two threads at once.
     let connection: SQLiteConnection
     private let extractor: JSONPathExtractor
+    /// The leading slots that are dimensions; the others are distinct paths.
+    private let combinationSlots: Int
     private var valueIDs: [[String: UInt32]]
     /// This file's partition digests, as committed; the Shard serves a copy on the loop.
     private(set) var digests: [Int: PartitionDigest] = [:]
+    /// Records whose rollups were rebuilt at open (the declared paths changed), or nil.
+    private(set) var rebuiltRecords: Int?
 
-    init(connection: SQLiteConnection, dimensions: [FieldPath]) throws(StorageError) {
+    /// `slots`: the paths of `dims`, the first `combinationSlots` of them dimensions.
+    init(connection: SQLiteConnection, slots: [FieldPath], combinationSlots: Int) throws(StorageError) {
         self.connection = connection
-        self.extractor = JSONPathExtractor(paths: dimensions)
-        self.valueIDs = Array(repeating: [:], count: dimensions.count)
+        self.extractor = JSONPathExtractor(paths: slots)
+        self.combinationSlots = combinationSlots
+        self.valueIDs = Array(repeating: [:], count: slots.count)
         let stored = try storedDimensions()
-        if stored != dimensions.map(\.description) {
-            try rebuildDimensions()
+        let storedCombinationSlots = try storedCombinationSlots()
+        if stored != slots.map(\.description) || storedCombinationSlots != combinationSlots {
+            rebuiltRecords = try rebuildDimensions()
         }
         try loadValueIDs()
         digests = try PartitionDigestTable.load(from: connection)
@@ -44,6 +51,12 @@ final class ShardWriter: @unchecked Sendable {
         var paths: [String] = []
         while try statement.step() { paths.append(statement.text(0)) }
         return paths
+    }
+
+    private func storedCombinationSlots() throws(StorageError) -> Int? {
+        let statement = try connection.statement("SELECT value FROM meta WHERE key = 'combination_slots'")
+        defer { statement.reset() }
+        return try statement.step() ? Int(statement.text(0)) : nil
     }
 
     private func loadValueIDs() throws(StorageError) {
@@ -62,7 +75,7 @@ final class ShardWriter: @unchecked Sendable {
         var touched: [Int: PartitionDigest] = [:]
         do {
             let outcomes = try connection.transaction { () throws(StorageError) -> [WriteOutcome] in
-                var delta = RollupDelta()
+                var delta = RollupDelta(combinationSlots: combinationSlots)
                 let insertRecord = try connection.statement("""
                     INSERT OR IGNORE INTO records (id, partition, server_time, dims, body) VALUES (?1, ?2, ?3, ?4, ?5)
                     """)
@@ -104,7 +117,7 @@ final class ShardWriter: @unchecked Sendable {
     /// has moved to other replicas that confirmed holding it. Returns how many records went.
     func dropPartition(_ partition: Int) throws(StorageError) -> Int {
         let removed = try connection.transaction { () throws(StorageError) -> Int in
-            var delta = RollupDelta()
+            var delta = RollupDelta(combinationSlots: combinationSlots)
             let rows = try connection.statement("SELECT server_time, dims FROM records WHERE partition = ?1")
             rows.bind(1, partition)
             var removed = 0
@@ -117,6 +130,7 @@ final class ShardWriter: @unchecked Sendable {
             try delta.write(to: connection)
             try connection.execute("""
                 DELETE FROM daily_counts WHERE n = 0; DELETE FROM daily_totals WHERE n = 0; DELETE FROM daily_combinations WHERE n = 0;
+                DELETE FROM daily_distinct WHERE n = 0;
                 """)
             try PartitionDigestTable.store([partition: PartitionDigest()], in: connection)
             return removed
@@ -149,19 +163,22 @@ final class ShardWriter: @unchecked Sendable {
 
     /// The declared dimensions changed (or the shard is new): recompute every record's packed
     /// values and all rollups from the stored bodies, in one transaction.
-    private func rebuildDimensions() throws(StorageError) {
-        try connection.transaction { () throws(StorageError) in
+    private func rebuildDimensions() throws(StorageError) -> Int {
+        try connection.transaction { () throws(StorageError) -> Int in
             try connection.execute("""
-                DELETE FROM daily_counts; DELETE FROM daily_totals; DELETE FROM daily_combinations;
+                DELETE FROM daily_counts; DELETE FROM daily_totals; DELETE FROM daily_combinations; DELETE FROM daily_distinct;
                 DELETE FROM dimension_values; DELETE FROM dimensions;
                 """)
+            try connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES ('combination_slots', ?1)")
+                .bind(1, text: Array(String(combinationSlots).utf8)).run()
             valueIDs = Array(repeating: [:], count: extractor.paths.count)
             for (slot, path) in extractor.paths.enumerated() {
                 try connection.statement("INSERT INTO dimensions (slot, path) VALUES (?1, ?2)")
                     .bind(1, slot).bind(2, path.description).run()
             }
-            var delta = RollupDelta()
+            var delta = RollupDelta(combinationSlots: combinationSlots)
             var lastSeq: Int64 = 0
+            var rebuilt = 0
             while true {
                 let page = try connection.statement("SELECT seq, server_time, body FROM records WHERE seq > ?1 ORDER BY seq LIMIT 10000")
                 page.bind(1, lastSeq)
@@ -178,8 +195,10 @@ final class ShardWriter: @unchecked Sendable {
                     try update.bind(1, blob: dims).bind(2, row.seq).run()
                     delta.add(day: row.day, valueIDs: ids, dims: dims)
                 }
+                rebuilt += rows.count
             }
             try delta.write(to: connection)
+            return rebuilt
         }
     }
 }

@@ -193,6 +193,7 @@ final class NodeConfigTests: XCTestCase {
         let parsed = try config("[cluster]\ninternal_address = \"10.1.0.7:8889\"\n[ui]\nchart_library = \"/opt/chart.umd.js\"\n")
         XCTAssertEqual(parsed.cluster.internalAddress?.description, "10.1.0.7:8889")
         XCTAssertEqual(parsed.ui.chartLibraryPath, "/opt/chart.umd.js")
+        XCTAssertEqual(try config("[storage]\ndistinct = [\"host_id\"]\n").storage.distinct.map(\.description), ["host_id"])
         XCTAssertNil(try config("").cluster.internalAddress, "node-to-node requests share the HTTP address unless told otherwise")
     }
 
@@ -213,6 +214,7 @@ final class NodeConfigTests: XCTestCase {
             ("[cluster]\nkeys = [\"lHdjDkiJdHhrNYrHi0H+8a1eqN+yrxcxm+SfjKYt\"]\n", "cluster.keys"),
             ("[storage]\ndimensions = [\"a$$b\"]\n", "storage.dimensions"),
             ("[storage]\ndimensions = [\"uname$system\", \"uname$system\"]\n", "storage.dimensions"),
+            ("[storage]\ndistinct = [\"hostname\", \"hostname\"]\n", "storage.distinct"),
         ]
         for (toml, key) in cases {
             var config = NodeConfig()

@@ -4,9 +4,10 @@ import EspyTestKit
 import EspyTestRandom
 import XCTest
 
-/// Composite counts on declared dimensions are answered from value ids (the combination rollup
-/// and the records' `dims`); the same records in a shard that declares nothing are answered by
-/// reading every body. The two must agree on every question.
+/// Composite counts on declared dimensions are answered from value ids (the combination rollup,
+/// the distinct rollup of the declared distinct path `hostname`, and the records' `dims`); the
+/// same records in a shard that declares nothing are answered by reading every body. The two
+/// must agree on every question.
 final class ShardCombinationTests: XCTestCase {
     private static let declared = ["python$version_info$0", "python$version_info$1", "uname$system", "uname$release"]
     private var rollups: ShardHarness!
@@ -15,7 +16,7 @@ final class ShardCombinationTests: XCTestCase {
 
     override func setUpWithError() throws {
         rollups = try ShardHarness(dimensions: Self.declared)
-        bodies = try ShardHarness(dimensions: [])
+        bodies = try ShardHarness(dimensions: [], distinctPaths: [])
         try rollups.open()
         try bodies.open()
         generated = RecordFactory.generate(count: 800, start: Fixture.baseTime, spanDays: 9, seed: 41)
@@ -53,7 +54,7 @@ final class ShardCombinationTests: XCTestCase {
             parameters.append(("bucket", TimeBucket.allCases.randomElement(using: &random)!.rawValue))
         }
         let hasDistinct = Int.random(in: 0..<3, using: &random) == 0
-        if hasDistinct { parameters.append(("distinct", Self.declared.randomElement(using: &random)!)) }
+        if hasDistinct { parameters.append(("distinct", (Self.declared + ["hostname"]).randomElement(using: &random)!)) }
         if Bool.random(using: &random) {
             parameters.append(("since", Fixture.time(day: 0, hours: Int64.random(in: 0..<(5 * 24), using: &random)).description))
         }
@@ -95,6 +96,30 @@ final class ShardCombinationTests: XCTestCase {
         XCTAssertEqual(try rollups.count(question), expected)
     }
 
+    func testDistinctHostsOfADeclaredDistinctPathComeFromTheRollup() throws {
+        let question = try query([("group_by", "python$version_info$0"), ("where", "uname$system:Linux"), ("distinct", "hostname"),
+                                  ("bucket", "week")])
+        XCTAssertTrue(try XCTUnwrap(rollups.shard).readsFromRollups(question))
+        XCTAssertFalse(try XCTUnwrap(bodies.shard).readsFromRollups(question), "without the declaration it reads bodies")
+        var hosts: [String: Set<String>] = [:]
+        var expected = CountResult()
+        for record in generated where record.system == "Linux" {
+            expected.recordCount += 1
+            let key = CompositeKey.encode([TimeBucket.week.label(of: record.serverTime), record.major])
+            expected.counts[key, default: 0] += 1
+            if let hostname = record.hostname { hosts[key, default: []].insert(hostname) }
+        }
+        for (key, names) in hosts {
+            var sketch = DistinctSketch()
+            for name in names { sketch.insert(name) }
+            expected.distinct[key] = sketch
+        }
+        let answer = try rollups.count(question)
+        XCTAssertEqual(answer, expected)
+        XCTAssertEqual(answer, try bodies.count(question))
+        XCTAssertGreaterThan(expected.distinct.values.map(\.count).max() ?? 0, 10, "weeks with many hosts")
+    }
+
     /// The rollup must follow the records: one row per day and combination, summing to the
     /// records, after writes, a dropped partition and a change of the declared dimensions.
     func testCombinationRollupFollowsDropsAndDimensionChanges() throws {
@@ -118,12 +143,29 @@ final class ShardCombinationTests: XCTestCase {
         let connection = try SQLiteConnection(path: rollups.path, readOnly: true)
         defer { connection.close() }
         let dayOf = "(server_time - ((server_time % 86400000000) + 86400000000) % 86400000000) / 86400000000"
+        // The combination is the dimensions' slots; the distinct path's slot comes after them.
+        let combinationBytes = rollups.settings.dimensions.count * 4
         XCTAssertEqual(try connection.scalarInt("SELECT count(*) FROM daily_combinations WHERE n <= 0"), 0, file: file, line: line)
         XCTAssertEqual(try connection.scalarInt("SELECT coalesce(sum(n), 0) FROM daily_combinations"),
                        try connection.scalarInt("SELECT count(*) FROM records"), file: file, line: line)
         XCTAssertEqual(try connection.scalarInt("""
-            SELECT count(*) FROM (SELECT \(dayOf) AS day, dims, count(*) AS n FROM records GROUP BY 1, 2) AS truth
+            SELECT count(*) FROM (SELECT \(dayOf) AS day, substr(dims, 1, \(combinationBytes)) AS dims, count(*) AS n
+                                  FROM records GROUP BY 1, 2) AS truth
             LEFT JOIN daily_combinations AS c USING (day, dims) WHERE c.n IS NOT truth.n
             """), 0, "every combination of the records has its row and count", file: file, line: line)
+        // Every (day, combination, host) of the records, with how many records carry it.
+        var truth: [String: Int64] = [:]
+        let records = try connection.uncachedStatement("SELECT \(dayOf), dims FROM records")
+        while try records.step() {
+            let dims = Array(records.bytes(1))
+            let host = dims[combinationBytes...].withUnsafeBufferPointer { DimensionValues.valueID(in: $0, slot: 0) }
+            guard host != DimensionValues.missing else { continue }
+            truth["\(records.int(0)) \(dims.prefix(combinationBytes)) \(host)", default: 0] += 1
+        }
+        var stored: [String: Int64] = [:]
+        let rows = try connection.uncachedStatement("SELECT day, dims, value_id, n FROM daily_distinct")
+        while try rows.step() { stored["\(rows.int(0)) \(Array(rows.bytes(1))) \(rows.int(2))"] = rows.int(3) }
+        XCTAssertFalse(truth.isEmpty, file: file, line: line)
+        XCTAssertEqual(stored, truth, "the distinct rollup holds each host of each day and combination, counted", file: file, line: line)
     }
 }

@@ -285,6 +285,8 @@ extension ShardCountTests {
         XCTAssertTrue(shard.readsFromRollups(try parsed("group_by=uname$system&where=python$version_info$0:3&bucket=week")),
                       "declared paths only: the combination rollup")
         XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&where=uname$release:6.1")), "filter on an undeclared path")
-        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&distinct=hostname")), "distinct over an undeclared path")
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=uname$system&distinct=username")), "distinct over an undeclared path")
+        XCTAssertTrue(shard.readsFromRollups(try parsed("group_by=uname$system&distinct=hostname")), "a declared distinct path")
+        XCTAssertFalse(shard.readsFromRollups(try parsed("group_by=hostname")), "a distinct path is no dimension to group by")
     }
 }

@@ -17,10 +17,12 @@ final class ShardHarness {
 
     init(directory: TemporaryDirectory = TemporaryDirectory(prefix: "espy-storage-test"),
          partitionCount: Int = 16, dimensions: [String] = ["python$version_info$0", "uname$system"],
+         distinctPaths: [String] = ["hostname", "host_id"],
          readerCount: Int = 2, durability: ShardSettings.Durability = .normal) throws {
         self.directory = directory
         settings = ShardSettings(path: directory.file("shard.sqlite"), partitionCount: partitionCount,
                                  dimensions: try dimensions.map { try FieldPath(parsing: $0) },
+                                 distinctPaths: try distinctPaths.map { try FieldPath(parsing: $0) },
                                  readerCount: readerCount, durability: durability)
         loopThread = try LoopThread()
         loopThread.start()
@@ -162,6 +164,7 @@ struct GeneratedRecord {
     let major: String?
     let system: String?
     let release: String?
+    let hostname: String?
 
     var serverTime: Timestamp { record.serverTime }
 
@@ -197,6 +200,9 @@ enum RecordFactory {
             let system = systems[Int.random(in: 0..<systems.count, using: &random)]
             let release = "6.\(Int.random(in: 0..<4, using: &random))"
             var members = [#""n":\#(index)"#]
+            // Hosts report many times: 37 of them, and every eleventh record says none.
+            let hostname = index % 11 == 0 ? nil : "host\(index % 37)"
+            if let hostname { members.append(#""hostname":"\#(hostname)""#) }
             if hasPython {
                 members.append(#""python":{"version_info":[\#(major), \#(minor), 1, "final", 0],"implementation":"CPython"}"#)
             }
@@ -209,7 +215,7 @@ enum RecordFactory {
             return GeneratedRecord(record: Fixture.record(json, at: time),
                                    major: hasPython ? String(major) : nil,
                                    system: hasUname ? system : nil,
-                                   release: hasUname ? release : nil)
+                                   release: hasUname ? release : nil, hostname: hostname)
         }
     }
 

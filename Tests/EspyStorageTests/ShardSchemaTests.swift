@@ -131,8 +131,8 @@ final class ShardSchemaTests: XCTestCase {
                        "records_by_partition")
         XCTAssertEqual(try sqlite3(harness.path, "SELECT count(*) FROM records;"), "3")
         XCTAssertEqual(try sqlite3(harness.path, "SELECT group_concat(path, ',') FROM (SELECT path FROM dimensions ORDER BY slot);"),
-                       "python$version_info$0,uname$system")
-        XCTAssertEqual(try sqlite3(harness.path, "SELECT count(*) FROM records WHERE length(dims) = 8;"), "3")
+                       "python$version_info$0,uname$system,hostname,host_id", "the dimensions, then the distinct paths")
+        XCTAssertEqual(try sqlite3(harness.path, "SELECT count(*) FROM records WHERE length(dims) = 16;"), "3")
         XCTAssertEqual(try sqlite3(harness.path, "SELECT count(*), sum(n) FROM daily_combinations;"), "3|3")
     }
 
@@ -162,7 +162,7 @@ final class ShardSchemaTests: XCTestCase {
                                RecordFactory.expected(generated, groupBy: path, since: since, until: until), "\(layout) \(path)")
             }
             let stored = try sqlite3(harness.path, "SELECT coalesce(group_concat(path, ','), '') FROM (SELECT path FROM dimensions ORDER BY slot);")
-            XCTAssertEqual(stored, layout.joined(separator: ","))
+            XCTAssertEqual(stored, (layout + ["hostname", "host_id"]).joined(separator: ","))
         }
     }
 

@@ -41,6 +41,6 @@ public struct NodeConfig {
     /// The shard in the data directory, holding the cluster's partitions.
     var shardSettings: ShardSettings {
         ShardSettings(path: node.databasePath, partitionCount: cluster.partitions, dimensions: storage.dimensions,
-                      readerCount: storage.readers, durability: storage.durability)
+                      distinctPaths: storage.distinct, readerCount: storage.readers, durability: storage.durability)
     }
 }

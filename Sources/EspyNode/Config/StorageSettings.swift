@@ -6,6 +6,8 @@ import EspyStorage
 public struct StorageSettings: Equatable {
     /// Paths whose per-day counts are kept at ingest; no path twice.
     public var dimensions = ShardSettings.defaultDimensions
+    /// Paths whose distinct values are kept per day and combination of dimensions; no path twice.
+    public var distinct = ShardSettings.defaultDistinctPaths
     public var readers = ShardSettings.defaultReaderCount
     public var durability = ShardSettings.defaultDurability
 
