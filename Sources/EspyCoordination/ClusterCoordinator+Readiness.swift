@@ -83,11 +83,14 @@ extension ClusterCoordinator {
     }
 
     /// Whether a load balancer should send this node queries: it has found its cluster (or
-    /// knows there is none), its shard takes writes, and every partition has a replica that
-    /// may be read.
+    /// knows there is none), is not leaving it, its shard takes writes, and every partition has
+    /// a replica that may be read.
     public var readiness: Readiness {
         var reasons: [String] = []
         if !membershipSettled { reasons.append(settlingReason) }
+        // A leaving node still answers, but its port closes when the handoff ends: a balancer
+        // that stops sending it requests now has nothing in flight to it then.
+        if isLeaving { reasons.append("leaving the cluster: handing partitions off, then stopping") }
         if let storageFailure { reasons.append("writes to this node's shard are failing: \(storageFailure)") }
         let unreadable = unreadablePartitions
         if unreadable > 0 { reasons.append("\(unreadable) of \(partitionCount) partitions have no replica that may be read now") }

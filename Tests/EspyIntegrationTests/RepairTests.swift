@@ -116,6 +116,12 @@ final class RepairTests: XCTestCase {
         leaveLoad.start()
         let leave = try runEspyMetrics(["leave", "--http", "127.0.0.1:\(cluster["n7"].httpPort)"])
         XCTAssertEqual(leave.status, 0, leave.output)
+        // While it hands off, it tells load balancers to send it nothing more (unless it is
+        // already gone, which this much data does not allow on any machine seen so far).
+        if let ready = try? cluster["n7"].request("GET", "/v1/ready") {
+            XCTAssertEqual(ready.status, 503, ready.bodyText)
+            XCTAssertTrue(ready.bodyText.contains("leaving the cluster"), ready.bodyText)
+        }
         XCTAssertEqual(cluster["n7"].waitForExit(timeout: 120), 0, "n7 did not finish its handoff")
         XCTAssertTrue(cluster["n7"].log.contains("every partition handed off"), "n7 stopped before handing off")
         XCTAssertTrue(cluster.waitUntil(30) { !cluster.alive(seenBy: "n1").contains("n7") })
