@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local EspyMetrics cluster on loopback addresses: start N nodes across 3 datacenters (or add
-# nodes to a running one), show their membership and readiness, stop them again.
+# nodes to a running one), put HAProxy in front of them, show their membership and readiness,
+# stop them again.
 # `deploy/local-cluster.sh --help` explains.
 set -euo pipefail
 
@@ -9,11 +10,15 @@ readonly DATACENTERS=3
 readonly DEFAULT_BASE_ADDRESS=127.0.0.10
 readonly DEFAULT_HTTP_PORT=8888
 readonly DEFAULT_GOSSIP_PORT=7946
+readonly DEFAULT_LB_PORT=8080
 # Debug builds on a busy machine take a while to find each other and reconcile every partition.
 readonly DEFAULT_READY_TIMEOUT_SECONDS=120
 # A node drains in-flight requests for up to http.shutdown_grace_ms (10 s) and gossips its leave
 # for up to 3 s; past this it is killed.
 readonly STOP_TIMEOUT_SECONDS=30
+# HAProxy starts in well under a second; then the first health checks (rise 2, 1 s apart at
+# most) must pass before it forwards anything.
+readonly LB_READY_TIMEOUT_SECONDS=30
 
 program=$(basename "$0")
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,9 +27,12 @@ cluster_dir=${ESPY_CLUSTER_DIR:-./local-cluster}
 
 usage() {
     cat <<EOF
-Usage: $program start [N]    start nodes 1..N (default $DEFAULT_NODES) that are not running, wait until all are ready
-       $program stop         SIGINT every node (stop, keeping its data), wait for each to exit
-       $program status       which nodes run and whether they are ready, \`espymetrics members\` from one
+Usage: $program start [N]     start nodes 1..N (default $DEFAULT_NODES) that are not running, wait until all are ready
+       $program haproxy [N]   start HAProxy in front of nodes 1..N (default: up to the highest running node),
+                              or reload it with a configuration for them if it runs; wait until it answers
+       $program haproxy stop  stop HAProxy only
+       $program stop          stop HAProxy, SIGINT every node (stop, keeping its data), wait for each to exit
+       $program status        which nodes run and whether they are ready, HAProxy, \`espymetrics members\` from one
        $program --help
 
 Node i (n1, n2, ...) runs in datacenter dc((i-1)%$DATACENTERS+1) on the base address plus i in its
@@ -66,14 +74,32 @@ Environment:
   ESPY_CLUSTER_HTTP_PORT      every node's HTTP port (default $DEFAULT_HTTP_PORT)
   ESPY_CLUSTER_GOSSIP_PORT    every node's gossip port, UDP and TCP (default $DEFAULT_GOSSIP_PORT)
   ESPY_CLUSTER_READY_TIMEOUT  seconds start waits for every node to be ready (default $DEFAULT_READY_TIMEOUT_SECONDS)
+  ESPY_CLUSTER_LB_PORT        HAProxy's port on the base address (default $DEFAULT_LB_PORT)
   ESPY_NODE_CONFIG            a cluster.toml every node also reads (the flags above still win)
 
 Linux routes all of 127.0.0.0/8 to the loopback interface, so no setup is needed. On macOS add
 the addresses first: sudo ifconfig lo0 alias 127.0.0.11 up (and so on for each node).
 
+HAProxy (Debian: apt-get install haproxy) listens on the base address itself, port
+$DEFAULT_LB_PORT (127.0.0.10:$DEFAULT_LB_PORT by default), and sends each request to a node that answers
+GET /v1/ready with 200, retrying on another node a request whose node refused the connection,
+closed it without answering, timed out or answered 503 (docs/operations.md, "Behind a load
+balancer"). Its configuration is written from $script_dir/haproxy.cfg
+for the cluster's addresses, ports and nodes:
+
+  haproxy.cfg   what HAProxy runs (rewritten by \`haproxy\`, and by \`start\` when the nodes change)
+  haproxy.log   HAProxy's messages and one line per request
+  haproxy.pid   its master process id, while it runs
+  haproxy.sock  its runtime API: echo 'show stat' | socat stdio unix:\$ESPY_CLUSTER_DIR/haproxy.sock
+
+haproxy returns once a request through HAProxy (GET /v1/ready) is answered 200, or fails after
+$LB_READY_TIMEOUT_SECONDS s. While HAProxy runs, start reloads it when the nodes it should list change
+(\`start 7\` adds n7 to it); a reload keeps the connections it has.
+
 Examples:
   $program start && curl -s 127.0.0.12:$DEFAULT_HTTP_PORT/v1/count
   $program start 7                      # one more node, in dc1
+  $program haproxy && curl -s '127.0.0.10:$DEFAULT_LB_PORT/v1/count?group_by=uname.system'
   ESPY_CLUSTER_DIR=/tmp/espy ESPY_CLUSTER_BASE_ADDRESS=127.0.1.0 ESPY_CLUSTER_HTTP_PORT=9888 $program start 9
   $program status
   $program stop
@@ -183,8 +209,26 @@ check_port() {
     [[ $2 =~ ^[0-9]{1,5}$ ]] && ((10#$2 >= 1 && 10#$2 <= 65535)) || fail "$1 must be a port from 1 to 65535, got '$2'"
 }
 
+# Keeps the other keys (HAProxy's port), which outlive the nodes.
 save_settings() {
-    printf 'base_address=%s\nhttp_port=%s\ngossip_port=%s\n' "$base_address" "$http_port" "$gossip_port" >"$(settings_file)"
+    local file kept=""
+    file=$(settings_file)
+    [[ -r $file ]] && kept=$(grep -vE '^(base_address|http_port|gossip_port)=' "$file" || true)
+    {
+        printf 'base_address=%s\nhttp_port=%s\ngossip_port=%s\n' "$base_address" "$http_port" "$gossip_port"
+        [[ -z $kept ]] || printf '%s\n' "$kept"
+    } >"$file"
+}
+
+# Sets one key of the settings file, keeping the others.
+save_setting() {
+    local file
+    file=$(settings_file)
+    {
+        [[ -r $file ]] && grep -v "^$1=" "$file" || true
+        printf '%s=%s\n' "$1" "$2"
+    } >"$file.new"
+    mv "$file.new" "$file"
 }
 
 # Node i's address: the base address with i added to its last byte.
@@ -275,6 +319,233 @@ ready_state() {
     esac
 }
 
+# MARK: HAProxy
+
+lb_port=""
+haproxy_binary=""
+haproxy_config() { printf '%s/haproxy.cfg' "$cluster_dir"; }
+haproxy_pid_file() { printf '%s/haproxy.pid' "$cluster_dir"; }
+haproxy_log() { printf '%s/haproxy.log' "$cluster_dir"; }
+haproxy_socket() { printf '%s/haproxy.sock' "$cluster_dir"; }
+# HAProxy listens on node 0's address, which no node uses.
+lb_http() { printf '%s:%d' "$(node_ip 0)" "$lb_port"; }
+
+# Debian installs haproxy in /usr/sbin, which is not on a normal user's PATH.
+find_haproxy() {
+    local candidate
+    for candidate in "$(command -v haproxy || true)" /usr/sbin/haproxy /usr/local/sbin/haproxy; do
+        if [[ -n $candidate && -x $candidate ]]; then
+            printf '%s\n' "$candidate"
+            return
+        fi
+    done
+    fail "haproxy is not installed (Debian: apt-get install haproxy); only '$program haproxy' needs it"
+}
+
+# "2.6.12-1+deb12u4".
+haproxy_version() {
+    "$haproxy_binary" -v 2>/dev/null | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p' | head -n 1
+}
+
+# HAProxy's port: the environment's, else the one it was last started with, else the default. A
+# running HAProxy (its pid given) keeps its port: another one in the environment is refused.
+resolve_lb_port() {
+    local running=${1:-} saved
+    saved=$(saved_setting lb_port)
+    lb_port=${ESPY_CLUSTER_LB_PORT:-${saved:-$DEFAULT_LB_PORT}}
+    check_port ESPY_CLUSTER_LB_PORT "$lb_port"
+    lb_port=$((10#$lb_port))
+    if [[ -n $running && -n $saved && $lb_port != "$saved" ]]; then
+        fail "ESPY_CLUSTER_LB_PORT=$lb_port, but HAProxy of $cluster_dir (pid $running) listens on port $saved;" \
+            "stop it first ('$program haproxy stop')"
+    fi
+}
+
+# HAProxy's master pid if it runs (and really is this cluster's), else nothing; status 1 if not.
+running_haproxy_pid() {
+    local file pid args
+    file=$(haproxy_pid_file)
+    [[ -r $file ]] || return 1
+    pid=$(<"$file")
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # Guard against a recycled pid. A reload re-executes the master with more arguments, -f kept.
+    args=$(ps -p "$pid" -o args= 2>/dev/null || true)
+    [[ $args == *haproxy*" -f $(haproxy_config)"* ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+# Writes haproxy.cfg.new for nodes 1..count: deploy/haproxy.cfg with its `bind` address, its
+# `server` lines and its ./local-cluster/ paths made this cluster's, and checks it with
+# haproxy -c. Comments are copied as they are.
+write_haproxy_config() {
+    local count=$1 template="$script_dir/haproxy.cfg" new i servers="" status=0 check
+    new="$(haproxy_config).new"
+    [[ -r $template ]] || fail "$template is missing: HAProxy's configuration is made from it"
+    # HAProxy's configuration splits words on white space and expands "$VAR"; it takes socket
+    # paths of up to 97 bytes (sun_path's 108, less room for the temporary name it binds first).
+    [[ $cluster_dir != *[[:space:]\"\'\\\$#]* ]] \
+        || fail "HAProxy cannot be given paths in $cluster_dir: choose an ESPY_CLUSTER_DIR without spaces, quotes, \\, \$ or #"
+    local socket
+    socket=$(haproxy_socket)
+    ((${#socket} <= 97)) \
+        || fail "HAProxy takes socket paths of up to 97 bytes, and $socket is longer; choose a shorter ESPY_CLUSTER_DIR"
+    for ((i = 1; i <= count; i++)); do
+        servers+="    server n$i $(node_http "$i")"$'\n'
+    done
+    {
+        printf '# Written by %s from %s for nodes n1..n%d; rewritten by\n' "$program" "$template" "$count"
+        printf '# `%s haproxy` and by `start` while HAProxy runs: edit the template instead.\n\n' "$program"
+        LB_BIND=$(lb_http) LB_SERVERS=$servers LB_DIR="$cluster_dir/" awk '
+            function replace_all(text, from, to, out, at) {
+                out = ""
+                while ((at = index(text, from)) > 0) {
+                    out = out substr(text, 1, at - 1) to
+                    text = substr(text, at + length(from))
+                }
+                return out text
+            }
+            /^[ \t]*#/ { print; next }
+            /^[ \t]*bind[ \t]/ { binds++; sub(/bind[ \t]+[^ \t]+/, "bind " ENVIRON["LB_BIND"]); print; next }
+            /^[ \t]*server[ \t]/ { if (!servers++) printf "%s", ENVIRON["LB_SERVERS"]; next }
+            { print replace_all($0, "./local-cluster/", ENVIRON["LB_DIR"]) }
+            END { if (binds != 1 || !servers) exit 3 }
+        ' "$template"
+    } >"$new" || status=$?
+    if ((status != 0)); then
+        rm -f "$new"
+        fail "$template does not have the one 'bind' line and the 'server' lines that are rewritten for the cluster"
+    fi
+    if ! check=$("$haproxy_binary" -c -f "$new" 2>&1); then
+        printf '%s: haproxy -c refuses the configuration made from %s (kept in %s):\n' "$program" "$template" "$new" >&2
+        printf '    %s\n' "$check" >&2
+        exit 1
+    fi
+}
+
+# Starts HAProxy with haproxy.cfg.new, in the foreground of its own (master-worker, so that a
+# reload keeps the master's pid and the listening socket), as a daemon like the nodes.
+start_haproxy() {
+    local count=$1 config log
+    config=$(haproxy_config)
+    log=$(haproxy_log)
+    mv "$config.new" "$config"
+    save_setting lb_port "$lb_port"
+    note "starting HAProxy $(haproxy_version) on http://$(lb_http) in front of n1..n$count"
+    printf '\n=== %s: %s -W -db -f %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$haproxy_binary" "$config" >>"$log"
+    trap 'stop_haproxy >&2 || true; exit 1' INT TERM
+    (
+        for fd in /dev/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec nohup "$haproxy_binary" -W -db -f "$config" </dev/null >>"$log" 2>&1
+    ) &
+    printf '%d\n' "$!" >"$(haproxy_pid_file)"
+    wait_until_lb_answers started
+    trap - INT TERM
+}
+
+# Reloads a running HAProxy with haproxy.cfg.new if it differs from what it runs: SIGUSR2 to the
+# master, which starts new workers on the same listening socket and lets the old ones finish
+# their requests. A reload forgets which nodes were down (they are checked again within a
+# second; retries cover the meantime), so an unchanged configuration is not reloaded.
+reload_haproxy() {
+    local pid=$1 count=$2 config log before deadline
+    config=$(haproxy_config)
+    log=$(haproxy_log)
+    if cmp -s "$config.new" "$config"; then
+        rm -f "$config.new"
+        note "HAProxy (pid $pid) already runs on http://$(lb_http) in front of n1..n$count"
+    else
+        mv "$config.new" "$config"
+        # The master says how the reload went in its log, after what is there now.
+        before=$(wc -l <"$log")
+        note "reloading HAProxy (pid $pid) on http://$(lb_http): now in front of n1..n$count"
+        kill -USR2 "$pid"
+        deadline=$((SECONDS + 10))
+        while ! logged_since "$before" 'Loading success'; do
+            if logged_since "$before" 'Loading failure' || ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+                printf '%s: HAProxy (pid %s) did not load the new configuration; the end of %s:\n' "$program" "$pid" "$log" >&2
+                tail -n 5 "$log" | sed 's/^/    /' >&2
+                exit 1
+            fi
+            sleep 0.1
+        done
+    fi
+    wait_until_lb_answers
+}
+
+# Whether HAProxy's log has `text` after its first `lines` lines. (Not grep -q: with pipefail, tail
+# killed by the pipe grep closed early would fail the test.)
+logged_since() {
+    tail -n "+$(($1 + 1))" "$(haproxy_log)" | grep -F -- "$2" >/dev/null
+}
+
+# Polls GET /v1/ready through HAProxy until a node answers it with 200; on HAProxy exiting or
+# the timeout, explains and fails, stopping HAProxy if this command `started` it.
+wait_until_lb_answers() {
+    local started=${1:-} deadline=$((SECONDS + LB_READY_TIMEOUT_SECONDS)) log
+    log=$(haproxy_log)
+    while true; do
+        if ! running_haproxy_pid >/dev/null; then
+            printf '%s: HAProxy exited; the end of %s:\n' "$program" "$log" >&2
+            tail -n 5 "$log" | sed 's/^/    /' >&2
+            rm -f "$(haproxy_pid_file)"
+            exit 1
+        fi
+        http_get "$(lb_http)" /v1/ready
+        [[ $http_status == 200 ]] && break
+        if ((SECONDS >= deadline)); then
+            printf '%s: no node answered GET /v1/ready with 200 through HAProxy on %s within %d s (last answer: %s %s); see %s\n' \
+                "$program" "$(lb_http)" "$LB_READY_TIMEOUT_SECONDS" "$http_status" "$(tr -d '\n' <<<"$http_body" | cut -c1-160)" \
+                "$log" >&2
+            [[ -z $started ]] || stop_haproxy >&2 || true
+            exit 1
+        fi
+        sleep 0.25
+    done
+    local node=""
+    [[ $http_body =~ \"node\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]] && node=${BASH_REMATCH[1]}
+    note "HAProxy answers on http://$(lb_http) (GET /v1/ready went to ${node:-a node}); logs: $log"
+}
+
+# SIGUSR1 to HAProxy's master: it stops listening, lets the requests in flight finish and exits;
+# SIGTERM, then SIGKILL, past the timeout. Status 1 if it had to be forced.
+stop_haproxy() {
+    local pid deadline
+    if ! pid=$(running_haproxy_pid); then
+        rm -f "$(haproxy_pid_file)"
+        return 0
+    fi
+    kill -USR1 "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT_SECONDS))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    rm -f "$(haproxy_pid_file)"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        sleep 1
+        kill -KILL "$pid" 2>/dev/null || true
+        note "HAProxy (pid $pid): still running after ${STOP_TIMEOUT_SECONDS} s; killed (see $(haproxy_log))"
+        return 1
+    fi
+    note "HAProxy (pid $pid): stopped"
+}
+
+# Each server's state as HAProxy sees it ("n1 UP L7OK 200", "n2 DOWN L7STS 503"), through its
+# runtime API, which takes socat (bash cannot open a UNIX socket).
+haproxy_server_states() {
+    if ! command -v socat >/dev/null 2>&1; then
+        note "  (install socat to see each node's state as HAProxy sees it)"
+        return 0
+    fi
+    printf 'show stat\n' | socat -t 2 stdio "unix-connect:$(haproxy_socket)" 2>/dev/null | awk -F, '
+        NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) column[$i] = i; next }
+        $column["pxname"] == "espymetrics_nodes" && $column["svname"] != "BACKEND" {
+            printf "  %-5s %s %s\n", $column["svname"], $column["status"], $column["check_status"] " " $column["check_code"]
+        }'
+}
+
 # MARK: Commands
 
 start_cluster() {
@@ -319,6 +590,14 @@ start_cluster() {
 
     wait_until_ready "$count"
     trap - INT TERM
+    # HAProxy in front of this cluster lists the nodes of the last start: n7 joins it after `start 7`.
+    local lb_pid
+    if lb_pid=$(running_haproxy_pid); then
+        haproxy_binary=$(find_haproxy)
+        resolve_lb_port "$lb_pid"
+        write_haproxy_config "$count"
+        reload_haproxy "$lb_pid" "$count"
+    fi
 
     note ""
     printf '%-5s %-4s %-8s %-28s %-21s %s\n' node dc pid http gossip directory
@@ -469,14 +748,62 @@ stop_cluster() {
         return 0
     }
     absolute_cluster_dir
+    local status=0
+    # HAProxy first, so that no request is sent to the nodes as they stop.
+    if running_haproxy_pid >/dev/null; then
+        note "stopping HAProxy (the requests it is forwarding finish first)"
+        stop_haproxy || status=1
+    fi
+    rm -f "$(haproxy_pid_file)"
     local -a nodes
     mapfile -t nodes < <(nodes_with_pid_files)
     if ((${#nodes[@]} == 0)); then
         note "no node of $cluster_dir is running"
-        return 0
+        return "$status"
     fi
     note "stopping $(plural ${#nodes[@]} node) (SIGINT: each stops and keeps its data)"
-    stop_nodes "${nodes[@]}"
+    stop_nodes "${nodes[@]}" || status=1
+    return "$status"
+}
+
+# `haproxy [N]`: HAProxy in front of nodes 1..N of the running cluster, started or reloaded.
+haproxy_command() {
+    local count=${1:-} i
+    [[ -d $cluster_dir ]] || fail "no local cluster in $cluster_dir (start one with '$program start')"
+    absolute_cluster_dir
+    haproxy_binary=$(find_haproxy)
+    local -a running=()
+    for i in $(nodes_with_pid_files); do
+        if running_pid "$i" >/dev/null; then running+=("$i"); fi
+    done
+    ((${#running[@]} > 0)) || fail "no node of $cluster_dir is running (start them with '$program start')"
+    resolve_settings strict
+    if [[ -z $count ]]; then
+        count=${running[-1]}
+    elif ! [[ $count =~ ^[0-9]{1,3}$ ]] || ((10#$count < 1 || 10#$count > $(max_nodes))); then
+        fail "the node count must be a whole number from 1 to $(max_nodes), got '$count'"
+    fi
+    count=$((10#$count))
+    local pid=""
+    pid=$(running_haproxy_pid) || pid=""
+    resolve_lb_port "$pid"
+    write_haproxy_config "$count"
+    if [[ -n $pid ]]; then
+        reload_haproxy "$pid" "$count"
+    else
+        start_haproxy "$count"
+    fi
+}
+
+haproxy_stop_command() {
+    [[ -d $cluster_dir ]] || fail "no local cluster in $cluster_dir"
+    absolute_cluster_dir
+    if running_haproxy_pid >/dev/null; then
+        stop_haproxy
+    else
+        rm -f "$(haproxy_pid_file)"
+        note "HAProxy of $cluster_dir is not running"
+    fi
 }
 
 status_cluster() {
@@ -499,6 +826,14 @@ status_cluster() {
         printf '%-5s %-4s %-8s %-28s %s\n' "n$i" "$(node_datacenter "$i")" "$pid" "http://$(node_http "$i")" "$state"
     done
     [[ -n $asked ]] || fail "none of the nodes is running"
+    local lb_pid
+    if lb_pid=$(running_haproxy_pid); then
+        resolve_lb_port "$lb_pid"
+        http_get "$(lb_http)" /v1/ready
+        note ""
+        note "HAProxy (pid $lb_pid) on http://$(lb_http): GET /v1/ready through it: $http_status $(tr -d '\n' <<<"$http_body" | cut -c1-120)"
+        haproxy_server_states
+    fi
     note ""
     note "members as n$asked sees them:"
     binary=$(find_binary)
@@ -520,6 +855,10 @@ main() {
         (($# == 1)) || fail "status takes no arguments"
         status_cluster
         ;;
+    haproxy)
+        (($# <= 2)) || fail "haproxy takes at most one argument, the node count or stop; see --help"
+        if [[ ${2:-} == stop ]]; then haproxy_stop_command; else haproxy_command "${2:-}"; fi
+        ;;
     -h | --help | help)
         usage
         ;;
@@ -528,7 +867,7 @@ main() {
         exit 2
         ;;
     *)
-        fail "unknown command '$command'; use start, stop, status or --help"
+        fail "unknown command '$command'; use start, haproxy, stop, status or --help"
         ;;
     esac
 }
