@@ -6,6 +6,11 @@ import EspyLoop
 /// What operators do to the cluster through a node: inspect placement and repair, remove a
 /// dead member, make this node leave.
 extension Node {
+    func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        reply(.json(.ok, MembersResponse.body(selfName: config.node.name, members: gossip.map { Array($0.members.values) } ?? [])))
+    }
+
     func servePartitions(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         guard let coordinator, let repairer, let shard else { return reply(.error(.serviceUnavailable, "starting")) }

@@ -20,9 +20,9 @@ public final class Node {
     let loop: EventLoop
     var shard: Shard?
     private var api: V1API?
-    private var server: HTTPServer?
+    var server: HTTPServer?
     /// Serves `/internal/v1/*` on `[cluster] internal_address`, when one is configured.
-    private var internalServer: HTTPServer?
+    var internalServer: HTTPServer?
     var gossip: GossipShell?
     var coordinator: ClusterCoordinator?
     private var internalAPI: InternalAPI?
@@ -45,7 +45,7 @@ public final class Node {
     private var savedViewDigest: UInt64?
     private var signalWatchers: [SignalWatcher] = []
     var shutdownStarted = false
-    private let metrics: NodeMetrics
+    let metrics: NodeMetrics
     /// Endpoints the node answers itself, from state no single subsystem owns.
     private var nodeRoutes = Router<Endpoint>()
 
@@ -177,58 +177,6 @@ public final class Node {
         }
     }
 
-    /// The listener of `[cluster] internal_address`: node-to-node requests only.
-    private func startInternalServer(on address: SocketAddress, serving internalAPI: InternalAPI) throws -> HTTPServer {
-        var settings = httpSettings()
-        settings.address = address
-        do {
-            return try HTTPServer(loop: loop, settings: settings) { request, reply in
-                guard request.path.hasPrefix(InternalAPI.pathPrefix) else {
-                    return reply(.error(.notFound, "this address serves node-to-node requests (\(InternalAPI.pathPrefix)*) only; clients use the HTTP address"))
-                }
-                internalAPI.handle(request, reply: reply)
-            }
-        } catch {
-            throw ListenerStartError(listener: "cluster.internal_address", address: address, cause: error)
-        }
-    }
-
-    private func httpSettings() -> HTTPServerSettings {
-        var settings = config.http.server
-        settings.reservedPathPrefixes = [InternalAPI.pathPrefix, "/metrics", "/v1/ready", "/v1/health", "/v1/cluster/"]
-        let accessLog = config.http.accessLog && logger.logLevel <= .info ? AccessLog(label: logger.label) : nil
-        settings.onResponse = { [unowned self] entry in
-            metrics.observe(entry)
-            accessLog?.record(entry)
-        }
-        return settings
-    }
-
-    private func serveMetrics(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
-        let connections = (server?.connectionCount ?? 0) + (internalServer?.connectionCount ?? 0)
-        let body = metrics.exposition(connectionCount: connections, recordCount: shard?.recordCount ?? 0,
-                                      storeSizeBytes: storeSizeBytes(), gossip: gossip?.metrics,
-                                      gossipPacketsSent: gossip?.packetsSent ?? 0, cluster: clusterGauges())
-        reply(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(body)))
-    }
-
-    private func clusterGauges() -> ClusterGauges? {
-        guard let coordinator, let repairer, let shard else { return nil }
-        return ClusterGauges(fullyReplicated: coordinator.fullyReplicatedCount,
-                             underReplicated: coordinator.partitionSummary.underReplicated,
-                             catchingUp: coordinator.catchingUp.count, handingOff: repairer.handoffPending,
-                             pendingHints: shard.hintCounts.values.reduce(0, +), ready: coordinator.readiness.isReady)
-    }
-
-    /// The shard file and its WAL; a stat per scrape, cheap enough for the loop.
-    private func storeSizeBytes() -> Int {
-        [config.node.databasePath, config.node.databasePath + "-wal"].reduce(0) { total, path in
-            var info = stat()
-            return total + (stat(path, &info) == 0 ? Int(info.st_size) : 0)
-        }
-    }
-
     /// Binds the gossip sockets and announces this node with Serf-style tags: its datacenter,
     /// HTTP address and role, which `serf members` shows too.
     private func startGossip() throws -> GossipShell {
@@ -354,11 +302,6 @@ public final class Node {
     /// Set when the node stops for a reason the operator must fix (exit code 2).
     private var exitStatus: Int32 = 0
 
-    private func serveMembers(_ request: HTTPRequest, _ reply: (HTTPResponse) -> Void) {
-        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
-        reply(.json(.ok, MembersResponse.body(selfName: config.node.name, members: gossip.map { Array($0.members.values) } ?? [])))
-    }
-
     /// The address the HTTP server actually bound (port 0 resolves here).
     public var httpAddress: SocketAddress? { server?.localAddress }
 
@@ -428,18 +371,6 @@ public final class Node {
         }
         server?.shutdown(serversStopped)
         internalServer?.shutdown(serversStopped)
-    }
-}
-
-/// The gossip port or the internal listener could not be bound: said with the address, as a
-/// taken HTTP port is.
-struct ListenerStartError: Error, CustomStringConvertible {
-    let listener: String
-    let address: SocketAddress
-    let cause: LoopError
-
-    var description: String {
-        "\(listener) \(address): " + (cause.name == "EADDRINUSE" ? "address in use" : cause.description)
     }
 }
 
