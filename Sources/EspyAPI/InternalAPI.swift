@@ -19,6 +19,13 @@ public final class InternalAPI {
     /// (it does not own them, or is still catching up on them). Set by the cluster layer; a
     /// partition declined is named in `X-Espy-Unavailable`, never answered as empty.
     public var readiness: ([Int]) -> (readable: [Int], unavailable: [Int]) = { ($0, []) }
+    /// Whether this node is a replica of a partition in its own view of the placement (gaining
+    /// one counts: it is receiving it), and the digest of that view. Set by the cluster layer.
+    /// Records of other partitions placed by the same view are refused, so a write is never
+    /// counted on a node that will not keep it; placed by another view, the sender or this
+    /// node is behind, and they are kept (repair moves them to their owners if this node is not one).
+    public var owns: (Int) -> Bool = { _ in true }
+    public var placement: () -> String? = { nil }
     /// Told of every replica write to the shard: the partitions written and the failure, if any.
     public var onReplicaWrite: (_ partitions: Set<Int>, _ failure: String?) -> Void = { _, _ in }
     /// A coordinator kept hints for this node: it missed writes to these partitions.
@@ -72,6 +79,14 @@ public final class InternalAPI {
         loop.runBlocking({ RecordBatch(storedRecords: body, partitionCount: partitionCount) }) { [self] batch in
             guard batch.rejections.isEmpty else {
                 return reply(.error(.badRequest, "invalid stored record \(batch.rejections[0].index): \(batch.rejections[0].reason)"))
+            }
+            let sender = request.headers[InternalWire.placementHeader]
+            let samePlacement = sender == nil || sender == placement()
+            let notOwned = samePlacement ? Set(batch.records.lazy.map(\.partition).filter { !self.owns($0) }).sorted() : []
+            guard notOwned.isEmpty else {
+                let named = notOwned.prefix(10).map(String.init).joined(separator: ", ") + (notOwned.count > 10 ? ", ..." : "")
+                return reply(.error(.misdirectedRequest, "not a replica of \(notOwned.count) of the batch's partitions (\(named)) in this node's view of the placement; nothing of the batch was stored",
+                                    headers: [(InternalWire.unavailableHeader, InternalWire.partitionsParameter(notOwned))]))
             }
             shard.write(batch.records) { [self] result in
                 switch result {

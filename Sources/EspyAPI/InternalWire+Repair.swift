@@ -128,6 +128,9 @@ extension InternalWire {
         return try? parsePartitions(header, partitionCount: partitionCount)
     }
 
+    /// On replica records: the digest of the membership view the sender placed them by.
+    public static let placementHeader = "X-Espy-Placement"
+
     /// On a diff answer: the buckets whose digests differed, comma-separated.
     public static let differingBucketsHeader = "X-Espy-Buckets"
 

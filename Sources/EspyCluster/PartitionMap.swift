@@ -101,6 +101,8 @@ public struct PartitionMap: Hashable, Sendable {
     }
 
     public var digestHex: String { StableHash.hex(digest) }
+    /// The digest of the view this map was built from, as `MembershipView.digestHex` gives it.
+    public var viewDigestHex: String { StableHash.hex(viewDigest) }
 
     private func ownerIndex(of member: MemberName) -> Int32? {
         var low = 0

@@ -131,7 +131,7 @@ extension ClusterCoordinator {
 
     private func post(_ body: [UInt8], count: Int, to node: MemberName, at address: SocketAddress,
                       _ completion: @escaping ([Bool]?) -> Void) {
-        client.request(.post, "/internal/v1/records", to: address, headers: [("Content-Type", "application/x-ndjson")],
+        client.request(.post, "/internal/v1/records", to: address, headers: replicaRecordsHeaders,
                        body: body, timeoutMilliseconds: subRequestTimeoutMilliseconds) { [logger, metrics] result in
             guard case .success(let response) = result, response.status == 200,
                   let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],

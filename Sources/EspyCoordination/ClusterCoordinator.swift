@@ -93,6 +93,14 @@ public final class ClusterCoordinator: RecordStore {
     public var partitionCount: Int { shard.settings.partitionCount }
     /// The digest of the view placement was last built from: it changes only when ownership does.
     public var placementDigest: UInt64 { map.viewDigest }
+    public var placementDigestHex: String { map.viewDigestHex }
+
+    /// Sent with replica records: a receiver that is no replica of a record's partition refuses
+    /// it when the sender places it by the same view (it was misdirected), and stores it when
+    /// the views differ (one of them is behind; repair moves it to its owners if need be).
+    var replicaRecordsHeaders: [(name: String, value: String)] {
+        [("Content-Type", "application/x-ndjson"), (InternalWire.placementHeader, placementDigestHex)]
+    }
 
     public init(loop: EventLoop, shard: Shard, client: HTTPClient, selfName: String, datacenter: String, http: String,
                 quorum: WriteQuorum, readConsistency: ReadConsistency = .default,

@@ -17,6 +17,8 @@ struct CoordinatorMetrics {
     let hintsKept = Counter(label: "espymetrics_cluster_hints_kept_total")
     /// Hinted records delivered to their replica.
     let hintsDelivered = Counter(label: "espymetrics_cluster_hints_delivered_total")
+    /// Hints dropped because their replica said it no longer holds their partitions.
+    let hintsDropped = Counter(label: "espymetrics_cluster_hints_dropped_total")
     /// Partition maps rebuilt because ownership changed (coalesced: a burst of joins is one).
     let placementRebuilds = Counter(label: "espymetrics_cluster_placement_rebuilds_total")
     /// Sub-requests sent again to another replica because the first had not answered in time.

@@ -61,21 +61,52 @@ public final class HintedHandoff {
                 body.append(0x0A)
             }
             coordinator.client.request(.post, "/internal/v1/records", to: address,
-                                       headers: [("Content-Type", "application/x-ndjson")], body: body) { [self] result in
-                guard case .success(let response) = result, response.status == 200 else {
+                                       headers: coordinator.replicaRecordsHeaders, body: body) { [self] result in
+                guard case .success(let response) = result else {
                     replaying = false
                     return
                 }
-                coordinator.shard.deleteHints(hints.map(\.seq), for: target) { [self] deleted in
-                    coordinator.metrics.hintsDelivered.increment(by: hints.count)
-                    logger.debug("hints delivered", metadata: ["cluster/node": "\(target)", "cluster/records": "\(hints.count)"])
-                    guard case .success = deleted else {
+                switch response.status {
+                case 200:
+                    forget(hints, for: target, at: address) { [self] in
+                        coordinator.metrics.hintsDelivered.increment(by: hints.count)
+                        logger.debug("hints delivered", metadata: ["cluster/node": "\(target)", "cluster/records": "\(hints.count)"])
+                    }
+                case 421:
+                    // The target is no longer a replica of some of these partitions: what it
+                    // missed there is for their owners, whom anti-entropy gives it. The rest
+                    // go again without them.
+                    let declined = Set(InternalWire.declinedPartitions(response.headers[InternalWire.unavailableHeader],
+                                                                       partitionCount: coordinator.partitionCount) ?? [])
+                    let misdirected = hints.filter { hint in
+                        RecordBatch.splitStoredLine(hint.record[...]).0.map { declined.contains($0.partition(of: coordinator.partitionCount)) } ?? false
+                    }
+                    guard !misdirected.isEmpty else {
                         replaying = false
                         return
                     }
-                    replay(to: target, at: address)
+                    forget(misdirected, for: target, at: address) { [self] in
+                        coordinator.metrics.hintsDropped.increment(by: misdirected.count)
+                        logger.debug("hints dropped: the replica no longer holds their partitions", metadata: [
+                            "cluster/node": "\(target)", "cluster/records": "\(misdirected.count)",
+                        ])
+                    }
+                default:
+                    replaying = false
                 }
             }
+        }
+    }
+
+    /// Deletes `hints`, then goes on with the target's next batch.
+    private func forget(_ hints: [Hint], for target: String, at address: SocketAddress, then report: @escaping () -> Void) {
+        coordinator.shard.deleteHints(hints.map(\.seq), for: target) { [self] deleted in
+            guard case .success = deleted else {
+                replaying = false
+                return
+            }
+            report()
+            replay(to: target, at: address)
         }
     }
 }

@@ -67,7 +67,7 @@ extension ReplicaRepairer {
             coordinator.shard.storedRecords(ids: Array(batch)) { [self] result in
                 guard case .success(let ndjson) = result else { return completion(false) }
                 coordinator.client.request(.post, "/internal/v1/records", to: address,
-                                           headers: [("Content-Type", "application/x-ndjson")], body: ndjson) { [self] result in
+                                           headers: coordinator.replicaRecordsHeaders, body: ndjson) { [self] result in
                     guard case .success(let response) = result, response.status == 200 else { return completion(false) }
                     metrics.recordsPushed.increment(by: batch.count)
                     recordsPushed += batch.count

@@ -238,7 +238,7 @@ extension RecordBatch {
     }
 
     /// `<32 hex digits> <json>` → the id and the JSON; a bare JSON line → no id.
-    static func splitStoredLine(_ line: ArraySlice<UInt8>) -> (RecordID?, ArraySlice<UInt8>) {
+    public static func splitStoredLine(_ line: ArraySlice<UInt8>) -> (RecordID?, ArraySlice<UInt8>) {
         let hexCount = RecordID.byteCount * 2
         guard line.count > hexCount, line[line.startIndex + hexCount] == 0x20,
               let id = RecordID(hex: String(decoding: line.prefix(hexCount), as: UTF8.self)) else { return (nil, line) }

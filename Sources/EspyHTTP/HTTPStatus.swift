@@ -26,6 +26,8 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
     public static let conflict = HTTPStatus(code: 409, reason: "Conflict")
     public static let payloadTooLarge = HTTPStatus(code: 413, reason: "Payload Too Large")
+    /// A node asked to store records of partitions it is not a replica of.
+    public static let misdirectedRequest = HTTPStatus(code: 421, reason: "Misdirected Request")
     public static let unsupportedMediaType = HTTPStatus(code: 415, reason: "Unsupported Media Type")
     public static let headersTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
     public static let internalServerError = HTTPStatus(code: 500, reason: "Internal Server Error")

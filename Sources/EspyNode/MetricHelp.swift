@@ -6,6 +6,7 @@ enum MetricHelp {
         "espymetrics_cluster_hints_pending": "records this node keeps as hints for replicas that missed them, not yet replayed (rising: a replica has been down or refusing writes for a while)",
         "espymetrics_cluster_partitions": "partitions by state as this node sees them: fully_replicated (every replica alive and caught up), under_replicated (some replica not alive), catching_up (replicas here still being reconciled before reads are served for them: after a start, for partitions gained, after writes may have been missed), handing_off (no longer owned here, not yet confirmed by the new owners)",
         "espymetrics_cluster_hints_delivered_total": "hinted records delivered to the replica that missed them",
+        "espymetrics_cluster_hints_dropped_total": "hinted records dropped because their replica no longer holds their partitions",
         "espymetrics_cluster_hints_kept_total": "records kept as hints for replicas that missed them",
         "espymetrics_cluster_local_write_failures_total": "writes to this node's own shard that failed (a full or failing disk); their partitions catch up before they are read here",
         "espymetrics_cluster_marked_behind_total": "times this node found it may have missed writes everywhere (its loop stood still, or it refuted being declared dead) and went back to catching up",

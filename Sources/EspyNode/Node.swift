@@ -98,6 +98,8 @@ public final class Node {
                 scanTimeoutMilliseconds: config.cluster.scanTimeoutMilliseconds, logger: logger)
             self.coordinator = coordinator
             internalAPI.readiness = { [unowned coordinator] in coordinator.readable($0) }
+            internalAPI.owns = { [unowned coordinator] in coordinator.owns($0) }
+            internalAPI.placement = { [unowned coordinator] in coordinator.placementDigestHex }
             internalAPI.onReplicaWrite = { [unowned coordinator] in coordinator.noteLocalWrite(partitions: $0, failure: $1) }
             internalAPI.onMissedWrites = { [unowned coordinator] in coordinator.markBehind($0) }
             secureInternalRequests(api: internalAPI, client: client, coordinator: coordinator)

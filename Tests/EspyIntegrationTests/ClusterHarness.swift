@@ -93,9 +93,10 @@ final class ClusterHarness {
 
     /// A node-to-node request, signed with the cluster key as a peer signs it.
     func internalRequest(_ node: String, _ method: String, _ target: String, body: [UInt8] = [],
-                         contentType: String? = nil, keys: [String] = ClusterHarness.clusterKeys) throws -> RawHTTPResponse {
+                         contentType: String? = nil, keys: [String] = ClusterHarness.clusterKeys,
+                         headers: [(String, String)] = []) throws -> RawHTTPResponse {
         try nodes[node]!.request(method, target, body: body, contentType: contentType,
-                                 headers: [(InternalRequestSigner.header, try Self.signature(method, target, body: body, keys: keys))])
+                                 headers: [(InternalRequestSigner.header, try Self.signature(method, target, body: body, keys: keys))] + headers)
     }
 
     /// Every partition `node` holds, with its digest (`count:hash`).
