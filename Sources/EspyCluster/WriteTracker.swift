@@ -7,9 +7,17 @@
 /// so one slow replica does not delay a batch that already has its quorum. Nothing is reported
 /// acknowledged that is not committed on a quorum.
 ///
-/// The coordinator's own replica (`awaiting`) is the exception to "as soon as": until it has
-/// committed or failed (and marked what it missed), a count at the coordinator would read its
-/// shard without the records just acknowledged.
+/// Two exceptions to "as soon as":
+/// - The coordinator's own replica (`awaiting`): until it has committed or failed (and marked
+///   what it missed), a count at the coordinator would read its shard without the records just
+///   acknowledged.
+/// - Each partition's first routable replica in `PartitionMap` order, its *counting replica*:
+///   whether a record is new (the answer's `stored` against `duplicates`) is what the first
+///   replica in `committed` says. Every coordinator asks the same replica first, so when the
+///   same records arrive twice at once, that replica's shard decides which copy was first and
+///   only one counts them as stored. If the counting replica fails, the next committed one in
+///   order decides. A `one` quorum does not wait: acknowledging the first commit is what it
+///   asks for, and then the first replica in `committed` decides.
 public struct WriteTracker: Sendable {
     /// How a node answered for its whole group.
     public enum GroupResult: Hashable, Sendable {
@@ -37,10 +45,22 @@ public struct WriteTracker: Sendable {
         var committedCount: Int { replicaStates.lazy.filter { $0 == .committed }.count }
         var pendingCount: Int { replicaStates.lazy.filter { $0 == .pending }.count }
 
+        /// The replica to wait for: the first one requests were sent to (nil: none, or no waiting).
+        let countingIndex: Int?
+
         var verdict: RecordWriteOutcome.Verdict? {
             if committedCount >= target.required { return .acknowledged }
             if committedCount + pendingCount < target.required { return .failedQuorum }
             return nil
+        }
+
+        /// Decided, and for an acknowledged record also told by its counting replica whether it is new.
+        var isSettled: Bool {
+            switch verdict {
+            case nil: false
+            case .failedQuorum: true
+            case .acknowledged: countingIndex.map { replicaStates[$0] != .pending } ?? true
+            }
         }
 
         func replicas(in state: ReplicaState) -> [MemberName] {
@@ -64,7 +84,8 @@ public struct WriteTracker: Sendable {
         var partitionsByNode: [MemberName: [Int]] = [:]
         for (partition, target) in plan.targets {
             let states = target.replicas.map { target.unreachable.contains($0) ? ReplicaState.failed : .pending }
-            partitions[partition] = PartitionState(target: target, replicaStates: states)
+            let countingIndex = target.required > 1 ? states.firstIndex(of: .pending) : nil
+            partitions[partition] = PartitionState(target: target, replicaStates: states, countingIndex: countingIndex)
             for (replica, state) in zip(target.replicas, states) where state == .pending {
                 partitionsByNode[replica, default: []].append(partition)
             }
@@ -73,7 +94,7 @@ public struct WriteTracker: Sendable {
         self.partitions = partitions
         self.partitionsByNode = partitionsByNode
         self.awaited = coordinator.flatMap { partitionsByNode[$0] == nil ? nil : $0 }
-        self.undecided = Set(partitions.filter { $0.value.verdict == nil }.keys)
+        self.undecided = Set(partitions.filter { !$0.value.isSettled }.keys)
         if undecided.isEmpty { result = makeResult() }  // nothing is sent then, so nothing to await
     }
 
@@ -89,7 +110,7 @@ public struct WriteTracker: Sendable {
                 state.replicaStates[index] = newState
             }
             partitions[partition] = state
-            if state.verdict != nil { undecided.remove(partition) }
+            if state.isSettled { undecided.remove(partition) }
         }
         if node == awaited { awaited = nil }
         guard undecided.isEmpty, awaited == nil else { return .keepWaiting }

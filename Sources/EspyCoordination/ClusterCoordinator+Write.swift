@@ -14,7 +14,9 @@ extension ClusterCoordinator {
         _ = carryOut(membership.placementForRequest(now: Timestamp.now()))
         let plan = WritePlan(recordPartitions: records.map(\.partition), map: map, routable: writable, quorum: quorum)
         var tracker = WriteTracker(plan: plan, awaiting: selfName)
-        var newlyStored = Array(repeating: false, count: records.count)
+        // Per replica, the batch positions it stored for the first time; each record's counting
+        // replica (the tracker's `committed.first`) says whether it is new.
+        var newlyStoredBy: [MemberName: Set<Int>] = [:]
         var finished = false
         func finish(_ result: WriteResult) {
             guard !finished else { return }
@@ -22,7 +24,8 @@ extension ClusterCoordinator {
             var outcome = StoreOutcome()
             for (index, record) in result.outcomes.enumerated() {
                 if record.verdict == .acknowledged {
-                    if newlyStored[index] { outcome.stored += 1 } else { outcome.duplicates += 1 }
+                    let isNew = record.committed.first.flatMap { newlyStoredBy[$0]?.contains(index) } ?? false
+                    if isNew { outcome.stored += 1 } else { outcome.duplicates += 1 }
                 } else {
                     metrics.quorumFailures.increment()
                     outcome.failed.append((index, Self.quorumFailure(record)))
@@ -52,7 +55,7 @@ extension ClusterCoordinator {
             let subset = group.recordIndices.map { records[$0] }
             send(subset, to: group.node) { flags in
                 if let flags {
-                    for (position, isNew) in zip(group.recordIndices, flags) where isNew { newlyStored[position] = true }
+                    newlyStoredBy[group.node] = Set(zip(group.recordIndices, flags).lazy.filter(\.1).map(\.0))
                 } else if group.node != self.selfName {
                     missed[group.node, default: []].append(contentsOf: group.recordIndices)
                 }

@@ -71,6 +71,21 @@ final class WriteTrackerTests: XCTestCase {
         XCTAssertEqual(result?.outcomes[0].failed, [replicas[2]])
     }
 
+    func testThePartitionsFirstReplicaDecidesWhatIsNew_soAQuorumWithoutItWaitsForIt_unlessItFails() {
+        let replicas = map.replicas(of: 9)
+        var waiting = tracker([9])
+        XCTAssertEqual(waiting.onGroupResult(from: replicas[2], .committed), .keepWaiting)
+        XCTAssertEqual(waiting.onGroupResult(from: replicas[1], .committed), .keepWaiting, "answered before the counting replica")
+        XCTAssertEqual(respondedResult(waiting.onGroupResult(from: replicas[0], .committed))?.outcomes[0].committed, replicas)
+
+        var failing = tracker([9])
+        XCTAssertEqual(failing.onGroupResult(from: replicas[2], .committed), .keepWaiting)
+        XCTAssertEqual(failing.onGroupResult(from: replicas[1], .committed), .keepWaiting)
+        let result = respondedResult(failing.onGroupResult(from: replicas[0], .failed))
+        XCTAssertEqual(result?.outcomes[0].verdict, .acknowledged)
+        XCTAssertEqual(result?.outcomes[0].committed.first, replicas[1], "the next replica in order decides")
+    }
+
     func testACoordinatorThatIsNoReplica_awaitsNothing() {
         let replicas = map.replicas(of: 9)
         let outsider = view.routableMembers.first { !replicas.contains($0) }!
