@@ -14,7 +14,7 @@ public final class InternalAPI {
     private let loop: EventLoop
     private let shard: Shard
     private let logger: Logger
-    private var router = Router<Endpoint>()
+    private var router = Router()
     /// Splits requested partitions into those this node may be read for and those it may not
     /// (it does not own them, or is still catching up on them). Set by the cluster layer; a
     /// partition declined is named in `X-Espy-Unavailable`, never answered as empty.
@@ -97,7 +97,7 @@ public final class InternalAPI {
                     answer.add("duplicates", outcome.duplicates)
                     // One character per record, in order: 1 newly stored, 0 already held.
                     answer.add("new", String(outcome.newlyStored.map { $0 ? "1" : "0" }))
-                    reply(.json(.ok, answer.body))
+                    reply(.json(.ok, answer.body()))
                 case .failure(let error):
                     onReplicaWrite(Set(batch.records.map(\.partition)), error.message)
                     reply(.error(.serviceUnavailable, "storage failed: \(error.message)"))

@@ -63,7 +63,7 @@ public enum InternalWire {
             for (key, sketch) in result.distinct { sketches.add(key, Data(sketch.bytes).base64EncodedString()) }
             answer.add("distinct", object: sketches)
         }
-        return answer.body
+        return answer.body()
     }
 
     public static func decodeCount(_ body: [UInt8]) -> CountResult? {

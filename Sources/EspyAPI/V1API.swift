@@ -16,7 +16,7 @@ public final class V1API {
     private let identity: NodeIdentity
     private let now: () -> Timestamp
     private let logger: Logger
-    private var router = Router<Endpoint>()
+    private var router = Router()
     private let metrics = APIMetrics()
 
     /// The paths this API serves, for labelling metrics without unbounded cardinality.
@@ -78,7 +78,7 @@ public final class V1API {
                     var answer = JSONObject()
                     answer.add("success", true)
                     answer.add("id", record.id.description)
-                    reply(.json(.ok, answer.body))
+                    reply(.json(.ok, answer.body()))
                 }
             }
         })
@@ -168,7 +168,7 @@ public final class V1API {
                 return item
             })
         }
-        return answer.body
+        return answer.body()
     }
 
     private func notAcknowledged(_ message: String) -> HTTPResponse {
@@ -263,7 +263,7 @@ public final class V1API {
                    + (why.isEmpty ? "" : " (" + why.joined(separator: "; ") + ")") + "; add allow_partial=true to accept a partial answer")
         answer.addIntegers("missing_partitions", missing)
         answer.add("coverage", object: coverage.json)
-        return .json(.serviceUnavailable, answer.body)
+        return .json(.serviceUnavailable, answer.body())
     }
 
     /// The seed's members (`counts`, `grouped_by`, … with one `group_by`; `record_count`), then
@@ -286,7 +286,7 @@ public final class V1API {
         rows.add(to: &answer, paths: query.groupPathTexts)
         if let distinct = query.distinctText { answer.add("distinct_of", distinct) }
         answer.add("coverage", object: coverage.json)
-        return answer.body
+        return answer.body()
     }
 
     private func download(_ request: HTTPRequest, _ reply: @escaping Reply) {
@@ -322,10 +322,11 @@ public final class V1API {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let readiness = store.readiness
         var answer = healthTemplate
+        answer.reserveCapacity(64)
         answer.add("records", shard.recordCount)
         answer.add("ready", readiness.isReady)
         if !readiness.isReady { answer.addStrings("not_ready", readiness.reasons) }
-        reply(.json(.ok, answer.body))
+        reply(.json(.ok, answer.body()))
     }
 
     /// Readiness, for a load balancer: 200 once this node's answers can be complete, 503 with
@@ -338,6 +339,6 @@ public final class V1API {
         answer.add("ready", readiness.isReady)
         answer.add("node", identity.name)
         if !readiness.isReady { answer.addStrings("reasons", readiness.reasons) }
-        reply(.json(readiness.isReady ? .ok : .serviceUnavailable, answer.body))
+        reply(.json(readiness.isReady ? .ok : .serviceUnavailable, answer.body()))
     }
 }

@@ -5,6 +5,12 @@ public struct JSONObject {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var isEmpty = true
 
+    /// Room for `count` more bytes, so that an object built from a shared template is copied
+    /// once, not again as it grows.
+    public mutating func reserveCapacity(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
+    }
+
     private mutating func key(_ name: String) {
         if !isEmpty { bytes.append(UInt8(ascii: ",")) }
         isEmpty = false
@@ -68,8 +74,11 @@ public struct JSONObject {
     /// The object's text, closed, with a trailing newline so curl output ends cleanly.
     public var finished: [UInt8] { bytes + [UInt8(ascii: "}")] }
 
-    public var body: [UInt8] {
+    /// The object as a response body, ending in a newline. Consuming, so the bytes are closed
+    /// in place rather than copied.
+    public consuming func body() -> [UInt8] {
         var body = bytes
+        bytes = []  // so that `body` holds the only reference and grows in place
         body.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
         return body
     }

@@ -33,7 +33,7 @@ public final class Dashboard {
     }
 
 
-    public func add(to router: inout Router<Endpoint>) {
+    public func add(to router: inout Router) {
         router.add(.get, "/ui") { _, reply in
             reply(HTTPResponse(status: .movedPermanently, headers: [("Location", "/ui/")]))
         }

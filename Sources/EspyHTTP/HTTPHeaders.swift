@@ -6,6 +6,12 @@ public struct HTTPHeaders: Sendable, Sequence {
         for (name, value) in fields { add(name: name, value: value) }
     }
 
+    /// Empties the list, keeping its storage when no request holds it any more: the parser
+    /// then fills the same buffer for the next request instead of allocating one.
+    public mutating func removeAll() {
+        fields.removeAll(keepingCapacity: true)
+    }
+
     public mutating func add(name: String, value: String) {
         fields.append((name.lowercased(), value))
     }

@@ -123,7 +123,7 @@ public final class HTTPRequestParser {
         isInsideRequest = true
         awaitingBody = false
         url.removeAll(keepingCapacity: true)
-        headers = HTTPHeaders()
+        headers.removeAll()
         body = []
         headerBytes = 0
         headerName.removeAll(keepingCapacity: true)

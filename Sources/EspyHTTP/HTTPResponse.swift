@@ -20,8 +20,11 @@ public struct HTTPResponse {
 
     /// A JSON body; `Content-Type: application/json`.
     public static func json(_ status: HTTPStatus = .ok, _ body: [UInt8], headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: .bytes(body))
+        HTTPResponse(status: status, headers: headers.isEmpty ? jsonContentType : jsonContentType + headers, body: .bytes(body))
     }
+
+    /// Shared by every JSON answer without headers of its own, so none allocates a header list.
+    private static let jsonContentType = [(name: "Content-Type", value: "application/json")]
 
     /// `{"error": message}` with the given status: the one shape every failure takes.
     public static func error(_ status: HTTPStatus, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {

@@ -101,10 +101,12 @@ final class HTTPServerConnection {
         case .dispatch(var request, let slot):
             guard !machine.isClosed else { return }
             request.peerHost = peerHost
-            server.handler(request) { [weak self] response in
-                guard let self else { return }
-                self.machine.responseReady(response, slot: slot, now: self.now, into: &self.actions)
-                self.perform()
+            // Held strongly until the handler answers (a weak capture costs a second allocation
+            // per request, for its box); an answer after the connection closed goes nowhere.
+            server.handler(request) { [self] response in
+                guard !machine.isClosed else { return }
+                machine.responseReady(response, slot: slot, now: now, into: &actions)
+                perform()
             }
         case .pullChunk(let stream):
             guard !machine.isClosed else { return }

@@ -48,7 +48,7 @@ struct MemberSnapshot {
         }
         var root = JSONObject()
         root.add("members", array: list)
-        let body = root.body
+        let body = root.body()
         let path = path
         loop.runBlocking({ () -> String? in
             let temporary = path + ".tmp"

@@ -44,7 +44,7 @@ extension Node {
         answer.add("view_digest", summary.viewDigest)
         answer.add("handoff", object: handoff)
         answer.add("pending_hints", object: hints)
-        reply(.json(.ok, answer.body))
+        reply(.json(.ok, answer.body()))
     }
 
     /// `POST /v1/cluster/remove?node=NAME`: an operator removes a failed member for good; its
@@ -72,7 +72,7 @@ extension Node {
         var answer = JSONObject()
         answer.add("removed", node)
         answer.add("view_digest", coordinator.partitionSummary.viewDigest)
-        reply(.json(.ok, answer.body))
+        reply(.json(.ok, answer.body()))
     }
 
     /// `POST /v1/cluster/leave`: this node hands its partitions off and stops (like SIGTERM).
@@ -86,7 +86,7 @@ extension Node {
         // What the leave will do: hand these off to these members, or stop at once.
         answer.add("partitions_to_hand_off", handoffPlan?.partitions ?? 0)
         answer.add("successors", handoffPlan?.successors ?? 0)
-        reply(.json(.accepted, answer.body))
+        reply(.json(.accepted, answer.body()))
         // After the reply is on its way: the leave stops gossip and, in the end, HTTP.
         let later = Timer(loop: loop)
         leaveTimers.append(later)

@@ -30,7 +30,7 @@ extension Node {
             answer.add("agreeing", views.values.count { $0.digest == own.viewDigest })
             answer.add("asked", views.count)
             answer.add("nodes", array: views.keys.sorted().map { views[$0]!.json(node: $0) })
-            reply(.json(.ok, answer.body))
+            reply(.json(.ok, answer.body()))
         }
         guard waiting > 0 else { return finish() }
         let answered = { (name: String, view: MemberView) in

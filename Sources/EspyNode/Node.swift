@@ -47,7 +47,7 @@ public final class Node {
     var shutdownStarted = false
     let metrics: NodeMetrics
     /// Endpoints the node answers itself, from state no single subsystem owns.
-    private var nodeRoutes = Router<Endpoint>()
+    private var nodeRoutes = Router()
 
     /// Opens the shard and binds the HTTP port; throws before serving anything if either fails.
     /// `registry` must be the one the process's MetricsSystem was bootstrapped with

@@ -9,8 +9,9 @@ import Prometheus
 /// route and status with latency histograms, and gauges read when `/metrics` is scraped.
 public final class NodeMetrics {
     let registry: PrometheusCollectorRegistry
-    private var requestCounters: [RequestKey: Metrics.Counter] = [:]
-    private var requestTimers: [String: Metrics.Timer] = [:]
+    /// The series of each known route, found by path with one lookup per request.
+    private var routeSeries: [String: RouteSeries] = [:]
+    private let otherRouteSeries = RouteSeries(route: "other")
     private let connections: Metrics.Gauge
     private let storedRecords: Metrics.Gauge
     private let storeBytes: Metrics.Gauge
@@ -22,7 +23,9 @@ public final class NodeMetrics {
 
     /// Routes get their own label; anything else is "other", so scanners probing random paths
     /// cannot blow up the number of series. The routers' own tables, set once they are built.
-    var knownRoutes: Set<String> = []
+    var knownRoutes: Set<String> = [] {
+        didSet { routeSeries = Dictionary(uniqueKeysWithValues: knownRoutes.map { ($0, RouteSeries(route: $0)) }) }
+    }
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -45,21 +48,9 @@ public final class NodeMetrics {
     }
 
     func observe(_ entry: AccessLogEntry) {
-        let route = knownRoutes.contains(entry.path) ? entry.path : "other"
-        let key = RequestKey(route: route, method: entry.method, status: entry.status)
-        let counter = requestCounters[key] ?? {
-            let counter = Metrics.Counter(label: "espymetrics_http_requests_total",
-                                  dimensions: [("route", route), ("method", entry.method), ("status", String(entry.status))])
-            requestCounters[key] = counter
-            return counter
-        }()
-        counter.increment()
-        let timer = requestTimers[route] ?? {
-            let timer = Metrics.Timer(label: "espymetrics_http_request_duration_seconds", dimensions: [("route", route)])
-            requestTimers[route] = timer
-            return timer
-        }()
-        timer.recordMicroseconds(entry.durationMicroseconds)
+        let series = routeSeries[entry.path] ?? otherRouteSeries
+        series.requests(method: entry.method, status: entry.status).increment()
+        series.duration.recordMicroseconds(entry.durationMicroseconds)
     }
 
     /// The Prometheus text exposition, after refreshing the gauges that are read, not counted.
@@ -124,9 +115,21 @@ struct ClusterGauges {
     var ready: Bool
 }
 
-/// One `espymetrics_http_requests_total` series; a struct key, not a string built per request.
-private struct RequestKey: Hashable {
+/// One route's request series: its latency histogram, and a request counter per method and
+/// status seen, of which a route has a handful, so a scan finds one faster than hashing would.
+private final class RouteSeries {
     let route: String
-    let method: String
-    let status: Int
+    /// Made on the first request, so that /metrics lists only the routes that were asked.
+    private(set) lazy var duration = Metrics.Timer(label: "espymetrics_http_request_duration_seconds", dimensions: [("route", route)])
+    private var counters: [(method: String, status: Int, counter: Metrics.Counter)] = []
+
+    init(route: String) { self.route = route }
+
+    func requests(method: String, status: Int) -> Metrics.Counter {
+        if let known = counters.first(where: { $0.status == status && $0.method == method }) { return known.counter }
+        let counter = Metrics.Counter(label: "espymetrics_http_requests_total",
+                                      dimensions: [("route", route), ("method", method), ("status", String(status))])
+        counters.append((method, status, counter))
+        return counter
+    }
 }

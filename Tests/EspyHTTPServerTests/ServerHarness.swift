@@ -22,7 +22,7 @@ final class TestRoutes {
     typealias Route = (HTTPRequest, @escaping (HTTPResponse) -> Void) -> Void
 
     let loop: EventLoop
-    private var router = Router<Route>()
+    private var router = Router()
     private var timers: [ObjectIdentifier: EspyLoop.Timer] = [:]
     /// Request ids in the order their handlers replied.
     private(set) var replyOrder: [String] = []
@@ -74,7 +74,7 @@ final class TestRoutes {
             reply(response)
         }
         switch router.match(request.method, path: request.path) {
-        case .handler(let route):
+        case .endpoint(let route):
             route(request, tagged)
         case .methodNotAllowed(let allowed):
             tagged(.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)",

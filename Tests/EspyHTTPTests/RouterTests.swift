@@ -2,18 +2,23 @@ import EspyHTTP
 import XCTest
 
 final class RouterTests: XCTestCase {
-    private var router: Router<String> = {
-        var router = Router<String>()
-        router.add(.get, "/v1/count", "count")
-        router.add(.post, "/v1/records", "ingest")
-        router.add(.get, "/v1/records", "export")
-        router.add(.post, "/v1/admin", "admin")
+    private var router: Router = {
+        var router = Router()
+        for (method, path, name) in [(HTTPMethod.get, "/v1/count", "count"), (.post, "/v1/records", "ingest"),
+                                     (.get, "/v1/records", "export"), (.post, "/v1/admin", "admin")] {
+            router.add(method, path) { _, reply in reply(.init(body: .bytes(Array(name.utf8)))) }
+        }
         return router
     }()
 
+    /// The name the matched endpoint answers with.
     private func handler(_ method: HTTPMethod, _ path: String) -> String? {
-        if case .handler(let name) = router.match(method, path: path) { return name }
-        return nil
+        guard case .endpoint(let endpoint) = router.match(method, path: path) else { return nil }
+        var name: String?
+        endpoint(HTTPRequest(method: method, target: path)) { response in
+            if case .bytes(let bytes) = response.body { name = String(decoding: bytes, as: UTF8.self) }
+        }
+        return name
     }
 
     private func allowed(_ method: HTTPMethod, _ path: String) -> [HTTPMethod]? {

@@ -33,6 +33,6 @@ enum MembersResponse {
         let byVersion = Dictionary(grouping: members.filter { $0.status == .alive }, by: { $0.tags["version"] ?? "unknown" })
         for (version, holders) in byVersion.sorted(by: { $0.key < $1.key }) { versions.add(version, holders.count) }
         answer.add("versions", object: versions)
-        return answer.body
+        return answer.body()
     }
 }
