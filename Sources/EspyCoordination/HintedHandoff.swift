@@ -78,9 +78,7 @@ public final class HintedHandoff {
                     // go again without them.
                     let declined = Set(InternalWire.declinedPartitions(response.headers[InternalWire.unavailableHeader],
                                                                        partitionCount: coordinator.partitionCount) ?? [])
-                    let misdirected = hints.filter { hint in
-                        RecordBatch.splitStoredLine(hint.record[...]).0.map { declined.contains($0.partition(of: coordinator.partitionCount)) } ?? false
-                    }
+                    let misdirected = hints.filter { $0.partition(of: coordinator.partitionCount).map(declined.contains) ?? false }
                     guard !misdirected.isEmpty else {
                         replaying = false
                         return

@@ -5,6 +5,11 @@ public struct Hint: Sendable {
     public let seq: Int64
     /// The record as a stored-record line (`PreparedRecord.appendStored`), without the newline.
     public let record: [UInt8]
+
+    /// The partition its record belongs to, read from the id the line starts with.
+    public func partition(of partitionCount: Int) -> Int? {
+        RecordBatch.splitStoredLine(record[...]).0?.partition(of: partitionCount)
+    }
 }
 
 /// Hinted handoff's durable part: records a replica missed, kept in this node's own file until

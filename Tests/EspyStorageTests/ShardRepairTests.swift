@@ -112,6 +112,8 @@ final class ShardRepairTests: XCTestCase {
         XCTAssertEqual(first.count, 2)
         let replayed = RecordBatch(storedRecords: Array(first.map { $0.record + [0x0A] }.joined()), partitionCount: 16)
         XCTAssertEqual(replayed.records.map(\.id), records[0..<2].map(\.id), "oldest first, in the stored-record form")
+        XCTAssertEqual(first.map { $0.partition(of: 16) }, records[0..<2].map(\.partition),
+                       "a hint names its partition, for dropping those a replica no longer holds")
 
         try harness.call { $0.deleteHints(first.map(\.seq), for: "node-b", completion: $1) }
         XCTAssertEqual(try harness.hintCounts, ["node-b": 3, "node-c": 3])
