@@ -22,91 +22,13 @@ extension ClusterCoordinator {
         }
     }
 
+    /// Carries out a `ScatterGather`: sends what it says, feeds it what comes back.
     private func count(_ query: CountQuery, plan: QueryPlan, completion: @escaping (CountAnswer) -> Void) {
-        var plan = plan
-        var sums: [CountResult] = []
-        var newest: [[RecentRecord]] = []
-        var sentAt: [Int: UInt64] = [:]
-        var hedgeTimer: EspyLoop.Timer?
-        var done = false
-        var registration: Int?
-
-        func finishIfDone() {
-            guard plan.isFinished, !done else { return }
-            done = true
-            hedgeTimer?.close()
-            if let registration { queryFinished(registration) }
-            let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
-            if plan.coverage.isPartial { self.metrics.partialAnswers.increment() }
-            completion(CountAnswer(result: result, coverage: plan.coverage))
-        }
-
-        func run(_ subRequest: QueryPlan.SubRequest) {
-            sentAt[subRequest.id] = loop.nowMilliseconds
-            ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
-                // Late answers count for the peer's latency too, or a peer whose stragglers are
-                // always hedged would look fast forever.
-                if answer.isAnswered, subRequest.node != self.selfName, let sent = sentAt[subRequest.id] {
-                    self.hedgeTiming.observe(subRequest.node, milliseconds: Double(self.loop.nowMilliseconds - sent))
-                }
-                guard !done else { return }
-                switch answer {
-                case .answered(let partial, let unavailable):
-                    if !unavailable.isEmpty {
-                        self.remember(declined: unavailable, by: subRequest.node)
-                        let moved = plan.decline(unavailable, in: subRequest.id)
-                        self.metrics.replans.increment(by: moved.count)
-                        for next in moved { run(next) }
-                    }
-                    if plan.onAnswer(of: subRequest.id) == .merge {
-                        switch partial {
-                        case .counts(let counts): sums.append(counts)
-                        case .newest(let records): newest.append(records)
-                        }
-                    }
-                    for next in plan.takeResend() { run(next) }
-                case .failed:
-                    let moved = plan.replan(afterFailureOf: subRequest.node)
-                    self.metrics.replans.increment(by: moved.count)
-                    for next in moved { run(next) }
-                case .refused:
-                    let moved = plan.replan(afterRefusalBy: subRequest.node)
-                    self.metrics.replans.increment(by: moved.count)
-                    for next in moved { run(next) }
-                }
-                finishIfDone()
-            }
-        }
-
-        let hedgeCost = shard.readsFromRollups(query) ? HedgeTiming.scanningHedgeCost : 1
-        /// Stragglers are asked of their next replicas too, each once: the first answer wins.
-        /// Wakes at the earliest moment a pending sub-request becomes a straggler.
-        func hedgeStragglers() {
-            guard !done else { return }
-            let now = loop.nowMilliseconds
-            var nextCheck: UInt64?
-            for pending in plan.pendingSubRequests where pending.node != selfName && !plan.isHedged(pending.id) {
-                if done { return }
-                guard let sent = sentAt[pending.id] else { continue }
-                let due = sent + UInt64(hedgeTiming.hedgeAfterMilliseconds(pending.node).rounded(.up))
-                guard due <= now else {
-                    nextCheck = min(nextCheck ?? due, due)
-                    continue
-                }
-                guard let fanOut = plan.hedgeFanOut(pending.id), hedgeTiming.spend(fanOut, costing: hedgeCost) else { continue }
-                let hedges = plan.hedge(pending.id)
-                metrics.hedges.increment(by: hedges.count)
-                for hedge in hedges { run(hedge) }
-            }
-            guard !done, let nextCheck else { return }
-            if hedgeTimer == nil { hedgeTimer = EspyLoop.Timer(loop: loop) }
-            hedgeTimer?.start(after: nextCheck - now) { hedgeStragglers() }
-        }
-
         let initial = plan.initialSubRequests
         // Everything is here (a one-node cluster, or a node holding every partition): the shard
         // answers directly, limits included, with no per-record merge.
         if initial.count == 1, initial[0].node == selfName, initial[0].partitions.count == partitionCount {
+            var plan = plan
             shard.count(query) { result in
                 switch result {
                 case .success(let counts):
@@ -118,19 +40,49 @@ extension ClusterCoordinator {
             }
             return
         }
-        // A member gossip stops routing to is given up on at once: a stopped peer is suspected
-        // within seconds, long before its sub-requests time out.
-        registration = queryStarted { node in
-            guard !done, plan.pendingSubRequests.contains(where: { $0.node == node }) else { return }
-            let moved = plan.replan(afterFailureOf: node)
-            self.metrics.replans.increment(by: moved.count)
-            for next in moved { run(next) }
-            finishIfDone()
+        var driver = ScatterGather<PartialCount>(plan: plan, hedgeCost: shard.readsFromRollups(query) ? HedgeTiming.scanningHedgeCost : 1)
+        var hedgeTimer: EspyLoop.Timer?
+        var registration: Int?
+
+        func perform(_ actions: [ScatterGather<PartialCount>.Action]) {
+            for action in actions {
+                switch action {
+                case .send(let subRequest, let reason):
+                    if reason == .replanned { metrics.replans.increment(by: 1) }
+                    if reason == .hedge { metrics.hedges.increment(by: 1) }
+                    ask(subRequest.node, query, partitions: subRequest.partitions) { answer in
+                        let now = self.loop.nowMilliseconds
+                        switch answer {
+                        case .answered(let partial, let unavailable):
+                            if !unavailable.isEmpty { self.remember(declined: unavailable, by: subRequest.node) }
+                            perform(driver.answered(subRequest.id, with: partial, declined: unavailable, now: now, timing: &self.hedgeTiming))
+                        case .failed:
+                            perform(driver.failed(subRequest.id, now: now, timing: &self.hedgeTiming))
+                        case .refused:
+                            perform(driver.refused(subRequest.id, now: now, timing: &self.hedgeTiming))
+                        }
+                    }
+                case .wake(let at):
+                    if hedgeTimer == nil { hedgeTimer = EspyLoop.Timer(loop: loop) }
+                    hedgeTimer?.start(after: at - min(at, loop.nowMilliseconds)) {
+                        perform(driver.tick(now: self.loop.nowMilliseconds, timing: &self.hedgeTiming))
+                    }
+                case .finish:
+                    hedgeTimer?.close()
+                    if let registration { queryFinished(registration) }
+                    let newest = driver.partials.compactMap { if case .newest(let records) = $0 { records } else { nil } }
+                    let sums = driver.partials.compactMap { if case .counts(let counts) = $0 { counts } else { nil } }
+                    let result = query.limit.map { CountMerge.countNewest(newest, limit: $0) } ?? CountMerge.sum(sums)
+                    if driver.plan.coverage.isPartial { metrics.partialAnswers.increment() }
+                    completion(CountAnswer(result: result, coverage: driver.plan.coverage))
+                }
+            }
         }
-        for subRequest in initial { run(subRequest) }
-        hedgeTiming.sent(initial.count { $0.node != selfName })
-        hedgeStragglers()
-        finishIfDone()
+
+        registration = queryStarted { node in
+            perform(driver.memberLost(node, now: self.loop.nowMilliseconds, timing: &self.hedgeTiming))
+        }
+        perform(driver.start(now: loop.nowMilliseconds, timing: &hedgeTiming))
     }
 
     enum PartialCount {

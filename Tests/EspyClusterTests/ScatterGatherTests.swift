@@ -29,32 +29,57 @@ final class ScatterGatherTests: XCTestCase {
         var coverage: Coverage
     }
 
+    /// A node's partial answer: its counts and its newest `limit` records.
+    private typealias Partial = (counts: CountResult, newest: [RecentRecord])
+
+    private func answer(_ request: QueryPlan.SubRequest, limit: Int) -> Partial {
+        let records = request.partitions.flatMap { Self.recordsByPartition[$0] }
+        return (CountMerge.count(records), Array(records.sorted(by: RecentRecord.isNewer).prefix(limit)))
+    }
+
+    private func outcome(of driver: ScatterGather<Partial>, limit: Int) -> Outcome {
+        Outcome(counts: CountMerge.sum(driver.partials.map(\.counts)),
+                newestCounts: CountMerge.countNewest(driver.partials.map(\.newest), limit: limit), coverage: driver.plan.coverage)
+    }
+
+    /// Drives a `ScatterGather` over the cluster with the clock standing still (so nothing is hedged).
     /// - failing: nodes whose requests fail at once (killed, not yet noticed by gossip).
     /// - slow: nodes whose requests time out, then answer late.
     private func query(from selfName: MemberName, failing: Set<MemberName> = [], slow: Set<MemberName> = [],
                        unroutable: Set<MemberName> = [], maxAttempts: Int? = nil, limit: Int = 25) -> Outcome {
         let view = Self.view, map = Self.map
-        var plan = QueryPlan(partitions: Array(0..<map.partitionCount), map: map, view: view, selfName: selfName,
+        let plan = QueryPlan(partitions: Array(0..<map.partitionCount), map: map, view: view, selfName: selfName,
                              routable: view.routableMembers.subtracting(unroutable), maxAttemptsPerPartition: maxAttempts)
-        var queue = plan.initialSubRequests
+        var driver = ScatterGather<Partial>(plan: plan)
+        var timing = HedgeTiming()
+        var queue: [QueryPlan.SubRequest] = []
+        var finished = false
+        func take(_ actions: [ScatterGather<Partial>.Action]) {
+            for action in actions {
+                switch action {
+                case .send(let request, _): queue.append(request)
+                case .wake: break
+                case .finish: finished = true
+                }
+            }
+        }
+        take(driver.start(now: 0, timing: &timing))
         var timedOut: [QueryPlan.SubRequest] = []
-        var counts: [CountResult] = [], newest: [[RecentRecord]] = []
         while !queue.isEmpty {
             let request = queue.removeFirst()
             XCTAssertTrue(Set(map.partitions(ownedBy: request.node)).isSuperset(of: request.partitions), "asked a non-replica")
             if failing.contains(request.node) || slow.contains(request.node) {
                 if slow.contains(request.node) { timedOut.append(request) }
-                queue += plan.replan(afterFailureOf: request.node)
-            } else if plan.onAnswer(of: request.id) == .merge {
-                let records = request.partitions.flatMap { Self.recordsByPartition[$0] }
-                counts.append(CountMerge.count(records))
-                newest.append(Array(records.sorted(by: RecentRecord.isNewer).prefix(limit)))
+                take(driver.failed(request.id, now: 0, timing: &timing))
+            } else {
+                take(driver.answered(request.id, with: answer(request, limit: limit), now: 0, timing: &timing))
             }
         }
-        for request in timedOut { XCTAssertEqual(plan.onAnswer(of: request.id), .discard, "late answer merged") }
-        XCTAssertTrue(plan.isFinished)
-        return Outcome(counts: CountMerge.sum(counts), newestCounts: CountMerge.countNewest(newest, limit: limit),
-                       coverage: plan.coverage)
+        XCTAssertTrue(finished)
+        let merged = driver.partials.count
+        for request in timedOut { take(driver.answered(request.id, with: answer(request, limit: limit), now: 0, timing: &timing)) }
+        XCTAssertEqual(driver.partials.count, merged, "late answer merged")
+        return outcome(of: driver, limit: limit)
     }
 
     private func truth(excluding missing: Set<Int> = [], limit: Int = 25) -> (CountResult, CountResult) {
@@ -109,5 +134,55 @@ final class ScatterGatherTests: XCTestCase {
         XCTAssertEqual(outcome.counts, present)
         XCTAssertEqual(outcome.newestCounts, newest)
         XCTAssertEqual(outcome.coverage.partitionsAnswered + missing.count, Self.map.partitionCount)
+    }
+
+    /// Time passes: every peer answers in 2 ms but one, which takes 5 s. Once that one has been
+    /// out longer than a peer usually takes, its partitions are asked of their next replicas,
+    /// the query finishes exactly from those, and the straggler's late answer is not merged.
+    func testAStragglerIsHedgedOnceItIsLate_andTheAnswerIsExactWithoutIt() {
+        let (all, _) = truth()
+        let view = Self.view, map = Self.map
+        var driver = ScatterGather<Partial>(plan: QueryPlan(partitions: Array(0..<map.partitionCount), map: map, view: view,
+                                                            selfName: "node-001", routable: view.routableMembers))
+        var timing = HedgeTiming()
+        timing.sent(10_000)  // a node that has served a while has its full hedge budget
+        let straggler: MemberName = "node-007"
+        // Answers due, by arrival time; the clock jumps from one event to the next.
+        var arrivals: [(at: UInt64, request: QueryPlan.SubRequest)] = []
+        var wakes: [UInt64] = []
+        var finishedAt: UInt64?
+        var hedges = 0
+        func take(_ actions: [ScatterGather<Partial>.Action], now: UInt64) {
+            for action in actions {
+                switch action {
+                case .send(let request, let reason):
+                    if reason == .hedge { hedges += 1 }
+                    arrivals.append((now + (request.node == straggler ? 5_000 : 2), request))
+                case .wake(let at): wakes.append(at)
+                case .finish: finishedAt = now
+                }
+            }
+        }
+        take(driver.start(now: 0, timing: &timing), now: 0)
+        for _ in 0..<10_000 {
+            let nextArrival = arrivals.map(\.at).min()
+            let nextWake = wakes.min()
+            guard let now = [nextArrival, nextWake].compactMap({ $0 }).min() else { break }
+            if nextWake == now {
+                wakes.removeAll { $0 == now }
+                take(driver.tick(now: now, timing: &timing), now: now)
+            } else {
+                let index = arrivals.firstIndex { $0.at == now }!
+                let request = arrivals.remove(at: index).request
+                take(driver.answered(request.id, with: answer(request, limit: 25), now: now, timing: &timing), now: now)
+            }
+        }
+        XCTAssertGreaterThan(hedges, 0, "the straggler was not hedged")
+        XCTAssertNotNil(finishedAt)
+        XCTAssertLessThan(finishedAt ?? .max, 5_000, "the query waited for the straggler")
+        let outcome = outcome(of: driver, limit: 25)
+        XCTAssertEqual(outcome.counts, all)
+        XCTAssertFalse(outcome.coverage.isPartial)
+        XCTAssertTrue(arrivals.isEmpty, "every answer, the straggler's too, was fed in")
     }
 }
