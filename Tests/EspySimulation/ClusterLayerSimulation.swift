@@ -34,6 +34,16 @@ public final class ClusterLayerSimulation {
         reports = Array(repeating: MemberReports(), count: nodeCount)
     }
 
+    /// An independent copy, for `GossipSimulation.copy`.
+    func copy() -> ClusterLayerSimulation {
+        let copy = ClusterLayerSimulation(nodeCount: work.count, partitionCount: partitionCount)
+        copy.work = work
+        copy.maps = maps
+        copy.memberships = memberships
+        copy.reports = reports
+        return copy
+    }
+
     public func membership(of node: Int) -> ClusterMembership? { memberships[node] }
 
     /// The tags a node announces, as `Node` announces them.

@@ -79,8 +79,17 @@ public final class GossipSimulation {
     /// Nodes talk only within the same group; all 0 when the network is whole.
     var partitionGroups: [Int]
     var queue = EventQueue<SimulationAction>()
+    /// Work scheduled beside gossip and not run yet: its closures belong to this run, so a run
+    /// holding any cannot be copied.
+    var scheduledPending = 0
 
-    public init(_ configuration: SimulationConfiguration) {
+    public convenience init(_ configuration: SimulationConfiguration) {
+        self.init(configuration, cluster: configuration.clusterPartitions.map {
+            ClusterLayerSimulation(nodeCount: configuration.datacenterSizes.reduce(0, +), partitionCount: $0)
+        })
+    }
+
+    private init(_ configuration: SimulationConfiguration, cluster: ClusterLayerSimulation?) {
         self.configuration = configuration
         var names: [String] = [], addresses: [GossipAddress] = [], datacenters: [Int] = []
         for (datacenter, size) in configuration.datacenterSizes.enumerated() {
@@ -106,7 +115,28 @@ public final class GossipSimulation {
         udpLossRate = configuration.network.udpLossRate
         codec = configuration.codec
         observer = MembershipObserver(nodeCount: nodeCount)
-        cluster = configuration.clusterPartitions.map { ClusterLayerSimulation(nodeCount: names.count, partitionCount: $0) }
+        self.cluster = cluster
+    }
+
+    /// An independent copy of this run at this moment: running it gives exactly what running
+    /// this one would. Lets tests start from one formed cluster without forming it again each
+    /// time. Only between actions, and not while work scheduled beside gossip is pending.
+    public func copy() -> GossipSimulation {
+        precondition(scheduledPending == 0, "work scheduled beside gossip belongs to this run")
+        let copy = GossipSimulation(configuration, cluster: cluster?.copy())
+        copy.now = now
+        copy.observer = observer
+        copy.trace = trace
+        copy.statistics = statistics
+        copy.udpLossRate = udpLossRate
+        copy.codec = codec
+        copy.instances = instances
+        copy.epochs = epochs
+        copy.generators = generators
+        copy.networkRandom = networkRandom
+        copy.partitionGroups = partitionGroups
+        copy.queue = queue
+        return copy
     }
 
     /// The HTTP address a node announces (nothing listens there; the cluster layer only routes by it).
@@ -257,9 +287,15 @@ public final class GossipSimulation {
     }
 
     func latency(from a: Int, to b: Int) -> UInt64 {
+        latency(from: a, to: b, using: &networkRandom)
+    }
+
+    /// One-way latency drawn from `random`: traffic beside gossip draws from its own stream, so
+    /// that adding it does not shift gossip's packets.
+    func latency(from a: Int, to b: Int, using random: inout SimulationRandom) -> UInt64 {
         let range = datacenters[a] == datacenters[b] ? configuration.network.intraDatacenterLatencyMilliseconds
             : configuration.network.interDatacenterLatencyMilliseconds
-        return UInt64.random(in: range, using: &networkRandom)
+        return UInt64.random(in: range, using: &random)
     }
 
     private func process(_ action: SimulationAction) {
@@ -284,6 +320,9 @@ public final class GossipSimulation {
             trace.mix(id)
             let directives = instances[node]!.streamResult(id: id, result: result, now: now, rng: &generators[node])
             execute(directives, for: node)
+        case let .scheduled(body):
+            scheduledPending -= 1
+            body()
         }
     }
 
@@ -312,4 +351,6 @@ enum SimulationAction {
     case packet(to: Int, from: Int, PacketPayload)
     case streamArrival(StreamExchange)
     case streamResult(node: Int, epoch: Int, id: UInt64, Result<StreamMessage, GossipStreamFailure>)
+    /// Work outside gossip (the cluster layer's requests), on the same clock and in the same order.
+    case scheduled(() -> Void)
 }
