@@ -66,10 +66,10 @@ final class ClientConnection {
         }
         current = request
         parser.expectsBodylessResponse = request.isHead
-        timer.start(after: request.timeoutMilliseconds) { [unowned self] in
+        timer.start(after: request.deadline - min(request.deadline, tcp.loop.nowMilliseconds)) { [unowned self] in
             self.fail(HTTPClientError(.requestTimeout, "no complete response from \(server) in time"))
         }
-        tcp.write(request.bytes) { [weak self] error in
+        tcp.write(request.bytes()) { [weak self] error in
             if let error { self?.fail(HTTPClientError(.connectionLost, "sending to \(self?.server.description ?? "?"): \(error.name)")) }
         }
     }

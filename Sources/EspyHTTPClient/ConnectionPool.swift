@@ -28,8 +28,28 @@ final class ConnectionPool {
             openCount += 1
             ClientConnection.open(pool: self, loop: client.loop, settings: client.settings, first: request)
         } else {
-            waiting.append(request)
+            wait(request, loop: client.loop)
         }
+    }
+
+    /// Queues `request` until a connection is free, and fails it at its deadline if none is.
+    private func wait(_ request: PendingRequest, loop: EventLoop) {
+        let timer = Timer(loop: loop)
+        request.queueTimer = timer
+        waiting.append(request)
+        // Holds the request: the cycle ends when it finishes, which closes and drops the timer.
+        timer.start(after: request.deadline - min(request.deadline, loop.nowMilliseconds)) { [weak self, request] in
+            self?.waiting.removeAll { $0 === request }
+            request.finish(.failure(HTTPClientError(.requestTimeout, "no connection to \(self?.server.description ?? "?") was free in time")))
+        }
+    }
+
+    /// The next waiting request, its queue timer stopped.
+    private func nextWaiting() -> PendingRequest {
+        let request = waiting.removeFirst()
+        request.queueTimer?.close()
+        request.queueTimer = nil
+        return request
     }
 
     func connectionDidOpen(_ connection: ClientConnection) {
@@ -41,7 +61,7 @@ final class ConnectionPool {
         if isClosed {
             connection.close()
         } else if !waiting.isEmpty {
-            connection.send(waiting.removeFirst())
+            connection.send(nextWaiting())
         } else {
             idle.append(connection)
         }
@@ -58,7 +78,7 @@ final class ConnectionPool {
         guard let client else { return close() }
         if !waiting.isEmpty, openCount < client.settings.maxConnectionsPerServer {
             openCount += 1
-            ClientConnection.open(pool: self, loop: client.loop, settings: client.settings, first: waiting.removeFirst())
+            ClientConnection.open(pool: self, loop: client.loop, settings: client.settings, first: nextWaiting())
         }
     }
 

@@ -39,10 +39,9 @@ public final class HTTPClient {
         guard !isClosed else { return completion(.failure(HTTPClientError(.closed, "client is closed"))) }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(server)\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        for (name, value) in headersFor?(method, target, body) ?? [] { head += "\(name): \(value)\r\n" }
-        let bytes = Array((head + "\r\n").utf8) + body
-        let pending = PendingRequest(bytes: bytes, isHead: method == .head,
-                                     timeoutMilliseconds: timeoutMilliseconds ?? settings.requestTimeoutMilliseconds, completion: completion)
+        let timeout = timeoutMilliseconds ?? settings.requestTimeoutMilliseconds
+        let pending = PendingRequest(method: method, target: target, head: head, body: body, headersFor: headersFor,
+                                     deadline: loop.nowMilliseconds + timeout, completion: completion)
         pool(for: server).submit(pending)
     }
 
@@ -78,21 +77,49 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+/// A request from `HTTPClient.request` until its completion runs. Its timeout counts from
+/// then, queueing for a connection included, and its bytes are made when it is sent: a request
+/// that waited behind slow ones to a peer must neither outlive its caller's patience nor go out
+/// with a signature made long before (a peer refuses those as replays).
 final class PendingRequest {
-    let bytes: [UInt8]
     let isHead: Bool
-    let timeoutMilliseconds: UInt64
+    /// Loop time by which the response must be complete.
+    let deadline: UInt64
+    private let method: HTTPMethod
+    private let target: String
+    private let head: String
+    private let body: [UInt8]
+    private let headersFor: ((_ method: HTTPMethod, _ target: String, _ body: [UInt8]) -> [(name: String, value: String)])?
     private var completion: HTTPClient.Completion?
+    /// Runs while the request waits for a connection.
+    var queueTimer: Timer?
 
-    init(bytes: [UInt8], isHead: Bool, timeoutMilliseconds: UInt64, completion: @escaping HTTPClient.Completion) {
-        self.bytes = bytes
-        self.isHead = isHead
-        self.timeoutMilliseconds = timeoutMilliseconds
+    init(method: HTTPMethod, target: String, head: String, body: [UInt8],
+         headersFor: ((_ method: HTTPMethod, _ target: String, _ body: [UInt8]) -> [(name: String, value: String)])?,
+         deadline: UInt64, completion: @escaping HTTPClient.Completion) {
+        self.method = method
+        self.target = target
+        self.head = head
+        self.body = body
+        self.headersFor = headersFor
+        self.isHead = method == .head
+        self.deadline = deadline
         self.completion = completion
+    }
+
+    var isFinished: Bool { completion == nil }
+
+    /// The request as it goes out now, with the headers made for it now.
+    func bytes() -> [UInt8] {
+        var head = self.head
+        for (name, value) in headersFor?(method, target, body) ?? [] { head += "\(name): \(value)\r\n" }
+        return Array((head + "\r\n").utf8) + body
     }
 
     /// Delivers the outcome once; later calls are ignored (a timeout racing a response).
     func finish(_ result: Result<HTTPResponseParser.Response, HTTPClientError>) {
+        queueTimer?.close()
+        queueTimer = nil
         let completion = self.completion
         self.completion = nil
         completion?(result)

@@ -25,6 +25,7 @@ final class HTTPClientTests: XCTestCase {
                 case "/slow":
                     let timer = Timer(loop: loopThread.loop)
                     timer.start(after: 3000) { timer.close(); reply(HTTPResponse(status: .ok)) }
+                case "/echo-header": reply(HTTPResponse(status: .ok, body: .bytes(Array((request.headers["x-sent-at"] ?? "").utf8))))
                 case "/close": reply(HTTPResponse(status: .ok, headers: [("Connection", "close")], body: .bytes(Array("bye".utf8))))
                 default: reply(.error(.notFound, "nope"))
                 }
@@ -96,6 +97,40 @@ final class HTTPClientTests: XCTestCase {
         }
         XCTAssertEqual(results, Array(repeating: 200, count: 10))
         XCTAssertLessThanOrEqual(try loopThread.sync { self.server.connectionCount }, 2)
+    }
+
+    /// Both connections carry slow requests: a third, queued behind them, fails at its own
+    /// timeout, counted from when it was asked, not 3 s later when a connection frees up.
+    func testARequestWaitingForAConnection_failsAtItsOwnTimeout() throws {
+        let outcome = loopThread.await(timeout: 20) { [self] (done: @escaping ((HTTPClientError.Kind?, UInt64)) -> Void) in
+            for _ in 0..<2 { client.request(.get, "/slow", to: address, timeoutMilliseconds: 10_000) { _ in } }
+            let askedAt = loopThread.loop.nowMilliseconds
+            client.request(.get, "/echo", to: address, timeoutMilliseconds: 300) { [self] result in
+                guard case .failure(let error) = result else { return done((nil, 0)) }
+                done((error.kind, loopThread.loop.nowMilliseconds - askedAt))
+            }
+        }
+        let (kind, waited) = try XCTUnwrap(outcome)
+        XCTAssertEqual(kind, .requestTimeout)
+        XCTAssertLessThan(waited, 2_000, "the queued request waited for a connection past its timeout")
+    }
+
+    /// Headers made for a request (a signature with its time) are made when it is sent: one
+    /// that waited for a connection goes out with the time it left, not the time it was asked.
+    func testHeadersAreMadeWhenTheRequestIsSent_notWhenItIsQueued() throws {
+        let stamps = loopThread.await(timeout: 20) { [self] (done: @escaping ([UInt64]) -> Void) in
+            client.headersFor = { [loop = loopThread.loop] _, _, _ in [("X-Sent-At", String(loop.nowMilliseconds))] }
+            var sentAt: [UInt64] = []
+            let askedAt = loopThread.loop.nowMilliseconds
+            for _ in 0..<2 { client.request(.get, "/slow", to: address, timeoutMilliseconds: 10_000) { _ in } }
+            client.request(.post, "/echo-header", to: address, timeoutMilliseconds: 10_000) { result in
+                let stamp = (try? result.get().bodyText).flatMap { UInt64($0) } ?? 0
+                sentAt = [askedAt, stamp]
+                done(sentAt)
+            }
+        }
+        let values = try XCTUnwrap(stamps)
+        XCTAssertGreaterThanOrEqual(values[1], values[0] + 2_500, "the header was made when the request was queued")
     }
 
     /// A node stopping closes its client: a request still unanswered must fail at once and its
