@@ -69,6 +69,9 @@ public struct JSONPathExtractor: Sendable {
         }
 
         mutating func value(_ p: inout Int, node: Int) {
+            // Unvalidated input can end where a value should start (imports keeping
+            // `server_time` read it before the record is validated).
+            guard p < document.count else { return }
             let start = p
             let opener = document[p]
             if !nodes[node].children.isEmpty && opener == UInt8(ascii: "{") {
@@ -78,8 +81,9 @@ public struct JSONPathExtractor: Sendable {
             } else {
                 skipValue(&p)
             }
+            // A truncated string or object leaves `p` past the end; the value ends with the input.
             for terminal in nodes[node].terminals where found[terminal] == nil {
-                found[terminal] = start..<p
+                found[terminal] = start..<min(p, document.count)
                 remaining -= 1
             }
         }

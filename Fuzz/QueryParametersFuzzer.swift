@@ -1,0 +1,66 @@
+import EspyCore
+import EspyHTTP
+
+// Query-string and form decoding, and the count question read from them (`GET /v1/count`,
+// `POST /internal/v1/count`): paths, filters, buckets, limits, times.
+//
+// Input: the query string (after `?`); the same bytes are also read as a form body.
+// Checked: percent-encoding every decoded pair and decoding again gives the same pairs; an
+// accepted question, written back as parameters (as a coordinator forwards it), reads as the
+// same question; an accepted time prints as a time that parses back to itself.
+
+private let countParameters = ["group_by", "where", "where_not", "bucket", "distinct", "limit", "since", "until"]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzQueryParameters(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let query = String(decoding: bytes, as: UTF8.self)
+    let request = HTTPRequest(method: .get, target: "/v1/count?" + query, body: bytes)
+    let parameters = request.queryParameters
+    _ = request.formParameters
+    _ = request.queryParameter("group_by")
+    checkEncodingRoundTrip(parameters)
+
+    _ = try? QueryParameters.check(parameters, allowed: countParameters, repeatable: ["group_by", "where", "where_not"])
+    guard let question = try? CountQuery(parameters: parameters) else { return 0 }
+    let restated: CountQuery
+    let body = Array(forwarded(question).utf8)
+    do { restated = try CountQuery(parameters: HTTPRequest(method: .post, target: "/internal/v1/count", body: body).formParameters) } catch {
+        fatalError("a forwarded question is refused: \(error)")
+    }
+    fuzzCheck(restated.groupPaths == question.groupPaths && Set(restated.filters) == Set(question.filters)
+                 && restated.bucket == question.bucket && restated.distinct == question.distinct
+                 && restated.limit == question.limit && restated.since == question.since && restated.until == question.until,
+                 "a forwarded question reads differently")
+    for time in [question.since, question.until].compactMap({ $0 }) {
+        if let reparsed = try? Timestamp(parsing: time.description) { fuzzCheck(reparsed == time, "\(time) reparses as \(reparsed)") }
+    }
+    for path in question.compositePaths {
+        _ = JSONPathExtractor(paths: [path])
+    }
+    _ = question.compositeKey(question.compositePaths.map { $0.description }, bucketLabel: question.bucket?.label(of: question.since ?? Timestamp(microseconds: 0)))
+    return 0
+}
+
+private func checkEncodingRoundTrip(_ parameters: QueryParameters.List) {
+    let encoded = parameters.map { HTTPRequest.percentEncoded($0.name) + "=" + HTTPRequest.percentEncoded($0.value) }
+        .joined(separator: "&")
+    let decoded = HTTPRequest(method: .get, target: "/?" + encoded).queryParameters
+    fuzzCheck(decoded.count == parameters.count && zip(decoded, parameters).allSatisfy { $0 == $1 },
+                 "percent-encoding does not round-trip: \(parameters) → \(encoded) → \(decoded)")
+}
+
+/// The question as a coordinator sends it to a replica (`ClusterCoordinator.parameters`, which
+/// lives in a module too heavy to build here): a form body, paths in their canonical `$` spelling.
+private func forwarded(_ question: CountQuery) -> String {
+    var parameters: [String] = question.groupPaths.map { "group_by=" + HTTPRequest.percentEncoded($0.description) }
+    for filter in question.filters {
+        for (name, value) in filter.parameters { parameters.append(name + "=" + HTTPRequest.percentEncoded(value)) }
+    }
+    if let bucket = question.bucket { parameters.append("bucket=" + bucket.rawValue) }
+    if let distinct = question.distinct { parameters.append("distinct=" + HTTPRequest.percentEncoded(distinct.description)) }
+    if let limit = question.limit { parameters.append("limit=\(limit)") }
+    if let since = question.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
+    if let until = question.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }
+    return parameters.joined(separator: "&")
+}
