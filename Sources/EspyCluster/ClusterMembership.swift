@@ -47,8 +47,8 @@ public struct ClusterMembership: Sendable {
     }
 
     public enum Effect: Hashable, Sendable {
-        /// Whom requests may go to changed (a member became reachable or not, or moved its
-        /// HTTP address): plans made before are stale.
+        /// Whom requests may go to changed (a member became reachable or not, writable or not,
+        /// or moved its HTTP address): plans made before are stale.
         case routingChanged
         /// Ownership changed: rebuild placement from `view`.
         case placementChanged
@@ -231,7 +231,10 @@ public struct ClusterMembership: Sendable {
             lastChangeAt = now
             effects.append(.routingChanged)
         }
-        if isWritable { writable.insert(name) } else { writable.remove(name) }
+        if isWritable != writable.contains(name) {
+            if isWritable { writable.insert(name) } else { writable.remove(name) }
+            if !effects.contains(.routingChanged) { effects.append(.routingChanged) }
+        }
     }
 
     private mutating func applyPlacement(now: Timestamp) -> [Effect] {

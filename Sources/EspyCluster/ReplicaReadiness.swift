@@ -9,6 +9,10 @@
 /// - those it gains when the map changes;
 /// - all of them after the loop stood still for longer than peers wait for an answer, or after
 ///   gossip declared the node dead (peers stop writing to a dead member);
+/// - those whose every other replica it cannot reach: the others may be down, or this node may
+///   be cut off from them while they go on acknowledging writes without it, and from here the
+///   two look alike. They stay catching up while that lasts (nothing to reconcile with is not
+///   being caught up), and repair reconciles them once a peer is back;
 /// - all of them once a write to its own shard fails (replica writes already on their way to a
 ///   failing disk fail too, and until they arrive nothing here says which partitions they are
 ///   for), and those a coordinator kept hints for.
@@ -28,6 +32,8 @@ public struct ReplicaReadiness: Sendable {
     /// A loop that stood still this long (loop milliseconds) was written around.
     public let stallMilliseconds: UInt64
     private var owned: [Bool]
+    /// Owned partitions none of whose other replicas this node can reach.
+    public private(set) var cutOff: Set<Int> = []
     private var loopLastSeenRunning: UInt64
 
     /// A process that starts: every partition is owned and catching up.
@@ -59,9 +65,25 @@ public struct ReplicaReadiness: Sendable {
         return gained.count
     }
 
-    /// Repair reconciled these partitions with every live peer: they may be read here now.
+    /// Repair reconciled these partitions with every live peer: they may be read here now,
+    /// unless no peer of theirs is live.
     public mutating func caughtUp(_ partitions: Set<Int>) {
-        remove(partitions)
+        remove(cutOff.isEmpty ? partitions : partitions.subtracting(cutOff))
+    }
+
+    /// Which owned partitions have no other replica this node can reach now. Those newly cut
+    /// off go back to catching up. Returns how many were newly cut off, and how many have a
+    /// peer again (repair can reconcile those now).
+    @discardableResult
+    public mutating func reachabilityChanged(cutOff nowCutOff: Set<Int>) -> (cutOff: Int, reconnected: Int) {
+        let newly = nowCutOff.subtracting(cutOff).filter { owned[$0] }
+        let reconnected = cutOff.subtracting(nowCutOff).count
+        cutOff = nowCutOff
+        if !newly.isEmpty {
+            behindMarks += 1
+            add(newly.filter { !catchingUp.contains($0) })
+        }
+        return (newly.count, reconnected)
     }
 
     /// This node may have missed writes to these partitions. Returns whether any owned

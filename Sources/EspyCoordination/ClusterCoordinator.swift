@@ -136,7 +136,7 @@ public final class ClusterCoordinator: RecordStore {
         var forTheNode: [ClusterMembership.Effect] = []
         for effect in effects {
             switch effect {
-            case .routingChanged: break
+            case .routingChanged: noteReachability()
             case .placementChanged: rebuildPlacement()
             case .repairRound: onPlacementChange?()
             case .wake, .refuseToJoin, .ignoring: forTheNode.append(effect)
@@ -189,12 +189,33 @@ public final class ClusterCoordinator: RecordStore {
         var owned = Array(repeating: false, count: partitionCount)
         for partition in map.partitions(ownedBy: selfName) { owned[partition] = true }
         let gained = replicaReadiness.placementChanged(owned: owned)
+        noteReachability()
         metrics.placementRebuilds.increment()
         logger.info("partition map changed", metadata: [
             "cluster/owners": "\(next.owners.count)", "cluster/view": "\(next.digestHex)",
             "cluster/gained": "\(gained)", "cluster/owned": "\(owned.lazy.filter { $0 }.count)",
         ])
         onMapRebuilt?()
+    }
+
+    /// Partitions this node owns whose every other replica gossip has declared dead go back to
+    /// catching up, and stay there until a peer of theirs is back and repair has reconciled
+    /// with it: this node may be the one cut off, while the others acknowledge writes it never
+    /// sees. Suspected peers still count as reachable (writes still go to them), so that a burst
+    /// of suspicion under load does not make healthy replicas unreadable.
+    private func noteReachability() {
+        let reachable = writable
+        var cutOff: Set<Int> = []
+        for partition in map.partitions(ownedBy: selfName) {
+            let others = map.replicas(of: partition).filter { $0 != selfName }
+            if !others.isEmpty, !others.contains(where: reachable.contains) { cutOff.insert(partition) }
+        }
+        let change = replicaReadiness.reachabilityChanged(cutOff: cutOff)
+        if change.cutOff > 0 {
+            logger.warning("no other replica of some partitions is reachable; not read here until one is and they are reconciled",
+                           metadata: ["cluster/cut_off": "\(cutOff.count)"])
+        }
+        if change.reconnected > 0 { onPlacementChange?() }
     }
 
     /// What `/v1/cluster/partitions` shows: partitions per owner, partitions short of live

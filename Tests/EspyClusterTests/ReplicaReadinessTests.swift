@@ -30,6 +30,25 @@ final class ReplicaReadinessTests: XCTestCase {
         XCTAssertFalse(readiness.owns(3))
     }
 
+    /// This node cannot tell peers that are down from being cut off from peers that go on
+    /// acknowledging writes without it: partitions with no reachable peer are not read, repair
+    /// with nobody does not catch them up, and once a peer is back they wait for reconciling.
+    func testPartitionsWithNoReachablePeer_areNotRead_untilAPeerIsBackAndRepairReconciled() {
+        var readiness = caughtUpReplica(partitions: 4)
+        XCTAssertTrue(readiness.reachabilityChanged(cutOff: [1, 2]) == (2, 0))
+        XCTAssertEqual(readiness.catchingUp, [1, 2])
+        XCTAssertFalse(readiness.isReadable(1))
+        readiness.caughtUp([0, 1, 2, 3])
+        XCTAssertEqual(readiness.catchingUp, [1, 2], "reconciled with nobody is not caught up")
+        XCTAssertTrue(readiness.reachabilityChanged(cutOff: [2]) == (0, 1), "a peer of 1 is back: nothing newly cut off")
+        XCTAssertFalse(readiness.isReadable(1), "back, but not reconciled with yet")
+        readiness.caughtUp([1, 2])
+        XCTAssertEqual(readiness.catchingUp, [2])
+        XCTAssertTrue(readiness.isReadable(1))
+        readiness.placementChanged(owned: [true, true, true, false])
+        XCTAssertTrue(readiness.reachabilityChanged(cutOff: [3]) == (0, 1), "3 is not owned: nothing to decline")
+    }
+
     func testALoopThatStoodStillLongerThanPeersWait_isBehindEverywhere_butOnlyOnce() {
         var readiness = caughtUpReplica()
         XCTAssertNil(readiness.loopRan(at: 250))
