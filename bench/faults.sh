@@ -79,15 +79,7 @@ cleanup() {
   fi
   [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null || true
   for pid in "${PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null || true; done
-  # SIGINT: stop keeping the data (SIGTERM would hand every partition off first).
-  for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-  for _ in $(seq 150); do
-    local alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.2
-  done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  stop_nodes 30 "${PIDS[@]}"
   rm -f "$DIR"/n*/node.pid
   mountpoint -q "$DIR/n$DISK_NODE/data" && umount -l "$DIR/n$DISK_NODE/data"
   exit $status

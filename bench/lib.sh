@@ -39,3 +39,17 @@ profiles_file() {  # out_dir records
   [ -s "$data" ] || python3 bench/gen_profiles.py --count "$2" --seed 1 > "$data"
   echo "$data"
 }
+
+# Stops the given node processes as a stop that keeps their data (SIGINT; SIGTERM would hand
+# every partition off first), then SIGKILLs those still up after $1 seconds.
+stop_nodes() { # seconds pid...
+  local seconds=$1 pid alive; shift
+  for pid in "$@"; do kill -INT "$pid" 2>/dev/null || true; done
+  for _ in $(seq $((seconds * 10))); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+}

@@ -45,19 +45,12 @@ ip() { echo "127.0.0.$((10 + $1))"; }
 WRK_PID=""
 cleanup() {
   [ -n "$WRK_PID" ] && kill "$WRK_PID" 2>/dev/null || true
-  local i pid pids=()
+  local i pids=()
   for i in $(seq $NODES); do
     [ -f "$ESPY_CLUSTER_DIR/n$i/node.pid" ] || continue
-    pid=$(cat "$ESPY_CLUSTER_DIR/n$i/node.pid")
-    kill -INT "$pid" 2>/dev/null && pids+=("$pid")
+    pids+=("$(cat "$ESPY_CLUSTER_DIR/n$i/node.pid")")
   done
-  for _ in $(seq 100); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  stop_nodes 10 "${pids[@]}"
   rm -f "$ESPY_CLUSTER_DIR"/n*/node.pid
 }
 trap cleanup EXIT

@@ -52,19 +52,12 @@ fail() { echo "wan.sh: $*" >&2; exit 1; }
 ROUTER_PID=""
 # SIGINT to every node (a stop that keeps its data), then SIGKILL to those still up after 15 s.
 cleanup() {
-  local i pid pids=()
+  local i pids=()
   for i in $(seq $NODES); do
     [ -f "$RUN/n$i/node.pid" ] || continue
-    pid=$(cat "$RUN/n$i/node.pid")
-    kill -INT "$pid" 2>/dev/null && pids+=("$pid")
+    pids+=("$(cat "$RUN/n$i/node.pid")")
   done
-  for _ in $(seq 150); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  stop_nodes 15 "${pids[@]}"
   rm -f "$RUN"/n*/node.pid
   [ -n "$ROUTER_PID" ] && kill "$ROUTER_PID" 2>/dev/null || true
   for i in $(seq $NODES); do ip netns del "$PREFIX-n$i" 2>/dev/null || true; done
