@@ -69,6 +69,21 @@ public struct PartitionMap: Hashable, Sendable {
         return owned
     }
 
+    /// The partitions `member` holds none of whose other replicas is in `reachable` (those
+    /// with no other replica at all excepted). One pass over the slots, no allocation per
+    /// partition: it runs on every change of who is reachable.
+    public func partitions(of member: MemberName, withNoOtherReplicaIn reachable: Set<MemberName>) -> Set<Int> {
+        guard let index = ownerIndex(of: member), replicasPerPartition > 1 else { return [] }
+        let reachableOwner = owners.map { reachable.contains($0) }
+        var cutOff: Set<Int> = []
+        for partition in 0..<partitionCount {
+            let replicas = slots[(partition * replicasPerPartition)..<((partition + 1) * replicasPerPartition)]
+            guard replicas.contains(index) else { continue }
+            if !replicas.contains(where: { $0 != index && reachableOwner[Int($0)] }) { cutOff.insert(partition) }
+        }
+        return cutOff
+    }
+
     /// How many partitions each owner holds, including owners that hold none.
     public var ownedPartitionCounts: [MemberName: Int] {
         var counts = [Int](repeating: 0, count: owners.count)

@@ -134,14 +134,17 @@ public final class ClusterCoordinator: RecordStore {
     /// `tick` later, refusing to join, logging an ignored member).
     func carryOut(_ effects: [ClusterMembership.Effect]) -> [ClusterMembership.Effect] {
         var forTheNode: [ClusterMembership.Effect] = []
+        var routingChanged = false
         for effect in effects {
             switch effect {
-            case .routingChanged: noteReachability()
+            case .routingChanged: routingChanged = true
             case .placementChanged: rebuildPlacement()
             case .repairRound: onPlacementChange?()
             case .wake, .refuseToJoin, .ignoring: forTheNode.append(effect)
             }
         }
+        // Once per batch: a push-pull reports a hundred members at once.
+        if routingChanged { noteReachability() }
         return forTheNode
     }
 
@@ -204,12 +207,7 @@ public final class ClusterCoordinator: RecordStore {
     /// sees. Suspected peers still count as reachable (writes still go to them), so that a burst
     /// of suspicion under load does not make healthy replicas unreadable.
     private func noteReachability() {
-        let reachable = writable
-        var cutOff: Set<Int> = []
-        for partition in map.partitions(ownedBy: selfName) {
-            let others = map.replicas(of: partition).filter { $0 != selfName }
-            if !others.isEmpty, !others.contains(where: reachable.contains) { cutOff.insert(partition) }
-        }
+        let cutOff = map.partitions(of: selfName, withNoOtherReplicaIn: writable)
         let change = replicaReadiness.reachabilityChanged(cutOff: cutOff)
         if change.cutOff > 0 {
             logger.warning("no other replica of some partitions is reachable; not read here until one is and they are reconciled",
