@@ -5,6 +5,7 @@
 # final cov: edges and ft: features), corpus (inputs/bytes libFuzzer keeps) and crashes.
 #
 #   bench/fuzz.sh [SECONDS] [fuzzer ...]
+#   RUNS=10000000 bench/fuzz.sh 1800    # each stops at 10 million executions, or 1800 s at most
 #
 # A crash, leak, timeout or out-of-memory stops that fuzzer, leaves its reproducer in
 # bench/out/fuzz/<fuzzer>/ (replay: .build-fuzz/bin/<fuzzer> <file>; keep it by copying it into
@@ -13,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+runs=${RUNS:--1}
 shift || true
 Fuzz/build.sh "$@" 2> >(grep -v "Cannot export local symbol" >&2)
 
@@ -22,7 +24,7 @@ out=bench/out/fuzz
 mkdir -p "$out"
 summary=$out/summary.md
 {
-    echo "fuzz run $(date -u +%Y-%m-%dT%H:%M:%SZ), $seconds s per fuzzer, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "fuzz run $(date -u +%Y-%m-%dT%H:%M:%SZ), $seconds s per fuzzer$([ "$runs" = -1 ] || echo " or $runs executions"), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo
     echo "| fuzzer | executions | seconds | exec/s | cov | ft | corpus | crashes |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
@@ -38,7 +40,7 @@ for fuzzer in "${fuzzers[@]}"; do
     status=0
     # The Swift backtracer would race ASan's report; libFuzzer prints the stack instead.
     SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
-        .build-fuzz/bin/"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        .build-fuzz/bin/"$fuzzer" -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" > "$work/log.txt" 2>&1 || status=$?
     elapsed=$(( $(date +%s) - started ))
     stat() { grep -m1 "^stat::$1:" "$work/log.txt" | awk '{print $2}'; }
