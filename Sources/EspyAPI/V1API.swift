@@ -306,27 +306,27 @@ public final class V1API {
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .stream(stream)))
     }
 
-    /// The members of the health answer that never change, encoded once: load balancers ask often.
-    private lazy var healthTemplate: JSONObject = {
-        var answer = JSONObject()
-        answer.add("status", "ok")
-        answer.add("node", identity.name)
-        answer.add("datacenter", identity.datacenter)
-        answer.add("version", identity.version)
-        return answer
-    }()
+    /// The last health answer, given again while what it says holds: load balancers ask often.
+    private var lastHealth: (records: Int, readiness: Readiness, body: [UInt8])?
 
     /// Liveness: the process serves HTTP. Always 200 while it does, with whether it is ready
     /// (a load balancer's liveness check must not restart a node that is only catching up).
     private func health(_ request: HTTPRequest, _ reply: @escaping Reply) {
         if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
         let readiness = store.readiness
-        var answer = healthTemplate
-        answer.reserveCapacity(64)
-        answer.add("records", shard.recordCount)
+        let records = shard.recordCount
+        if let last = lastHealth, last.records == records, last.readiness == readiness { return reply(.json(.ok, last.body)) }
+        var answer = JSONObject()
+        answer.add("status", "ok")
+        answer.add("node", identity.name)
+        answer.add("datacenter", identity.datacenter)
+        answer.add("version", identity.version)
+        answer.add("records", records)
         answer.add("ready", readiness.isReady)
         if !readiness.isReady { answer.addStrings("not_ready", readiness.reasons) }
-        reply(.json(.ok, answer.body()))
+        let body = answer.body()
+        lastHealth = (records, readiness, body)
+        reply(.json(.ok, body))
     }
 
     /// Readiness, for a load balancer: 200 once this node's answers can be complete, 503 with

@@ -13,13 +13,19 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func add(name: String, value: String) {
-        fields.append((name.lowercased(), value))
+        fields.append((HTTPHeaders.lowercased(name), value))
     }
 
     /// The first value of `name`.
     public subscript(name: String) -> String? {
-        let key = name.lowercased()
+        let key = HTTPHeaders.lowercased(name)
         return fields.first(where: { $0.name == key })?.value
+    }
+
+    /// Names are nearly always lower case already (the parser lowers them, callers ask with
+    /// literals): checking is cheaper than `lowercased()`, which builds a new string.
+    private static func lowercased(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
     }
 
     public func contains(_ name: String) -> Bool { self[name] != nil }

@@ -160,6 +160,9 @@ public final class HTTPRequestParser {
     }
 
     private func finishHeader() {
+        for index in headerName.indices where headerName[index] >= UInt8(ascii: "A") && headerName[index] <= UInt8(ascii: "Z") {
+            headerName[index] |= 0x20
+        }
         headers.add(name: String(decoding: headerName, as: UTF8.self), value: String(decoding: headerValue, as: UTF8.self))
         headerName.removeAll(keepingCapacity: true)
         headerValue.removeAll(keepingCapacity: true)

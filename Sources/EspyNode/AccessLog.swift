@@ -12,37 +12,36 @@ final class AccessLog {
     private var cachedSecond: Int64 = -1
     /// `YYYY-MM-DDTHH:MM:SS.` of `cachedSecond`.
     private var secondPrefix: [UInt8] = []
-    private var line: [UInt8] = []
 
     init(label: String, sink: LogSink = .standardError) {
         self.label = label
         self.sink = sink
-        line.reserveCapacity(256)
     }
 
     func record(_ entry: AccessLogEntry) {
-        line.removeAll(keepingCapacity: true)
-        appendTime(Timestamp.now())
-        append(" info ")
-        append(label)
-        // Keys in sorted order, as NodeLogHandler writes metadata.
-        append(": http/bytes=")
-        append(entry.bodyBytes)
-        append(" http/method=")
-        append(entry.method)
-        append(" http/path=")
-        append(entry.path)
-        append(" http/peer=")
-        append(entry.peer)
-        append(" http/status=")
-        append(entry.status)
-        append(" http/us=")
-        append(Int(entry.durationMicroseconds))
-        append(" [EspyNode] request\n")
-        sink.write(line)
+        let time = Timestamp.now()
+        sink.write { line in
+            appendTime(time, to: &line)
+            Self.append(" info ", to: &line)
+            Self.append(label, to: &line)
+            // Keys in sorted order, as NodeLogHandler writes metadata.
+            Self.append(": http/bytes=", to: &line)
+            JSONText.appendInteger(entry.bodyBytes, to: &line)
+            Self.append(" http/method=", to: &line)
+            Self.append(entry.method, to: &line)
+            Self.append(" http/path=", to: &line)
+            Self.append(entry.path, to: &line)
+            Self.append(" http/peer=", to: &line)
+            Self.append(entry.peer, to: &line)
+            Self.append(" http/status=", to: &line)
+            JSONText.appendInteger(entry.status, to: &line)
+            Self.append(" http/us=", to: &line)
+            JSONText.appendInteger(Int(entry.durationMicroseconds), to: &line)
+            Self.append(" [EspyNode] request\n", to: &line)
+        }
     }
 
-    private func appendTime(_ time: Timestamp) {
+    private func appendTime(_ time: Timestamp, to line: inout [UInt8]) {
         let second = time.microseconds / Timestamp.microsecondsPerSecond
         if second != cachedSecond {
             cachedSecond = second
@@ -52,19 +51,19 @@ final class AccessLog {
         }
         line += secondPrefix
         var fraction = Int(time.microseconds - second * Timestamp.microsecondsPerSecond)
-        let start = line.count
-        line.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6))
-        for index in stride(from: start + 5, through: start, by: -1) {
-            line[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
-            fraction /= 10
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            for index in stride(from: 5, through: 0, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            line.append(contentsOf: buffer)
         }
         line.append(UInt8(ascii: "Z"))
     }
 
-    private func append(_ text: String) {
+    private static func append(_ text: String, to line: inout [UInt8]) {
         var text = text
         text.withUTF8 { line.append(contentsOf: $0) }
     }
-
-    private func append(_ value: Int) { JSONText.appendInteger(value, to: &line) }
 }

@@ -23,6 +23,9 @@ public final class LogSink: @unchecked Sendable {
     private var loop: EventLoop?
     private var loopThread = pthread_self()
     private var gathered: [UInt8] = []
+    /// The buffer of the last write, given back emptied, so that gathering does not grow a new
+    /// buffer from nothing after every flush.
+    private var spare: [UInt8] = []
     private var writing = false
     private var flushScheduled = false
 
@@ -46,9 +49,17 @@ public final class LogSink: @unchecked Sendable {
         gathered = []
     }
 
-    func write(_ line: [UInt8]) {
-        guard let loop, pthread_equal(pthread_self(), loopThread) != 0 else { return writeAll(line) }
-        gathered += line
+    func write(_ line: [UInt8]) { write { $0 += line } }
+
+    /// Writes the line `appendLine` appends; on the loop thread it is built straight into what is
+    /// gathered, with no buffer of its own.
+    func write(_ appendLine: (inout [UInt8]) -> Void) {
+        guard let loop, pthread_equal(pthread_self(), loopThread) != 0 else {
+            var line: [UInt8] = []
+            appendLine(&line)
+            return writeAll(line)
+        }
+        appendLine(&gathered)
         flushSoon(on: loop)
     }
 
@@ -68,8 +79,14 @@ public final class LogSink: @unchecked Sendable {
     private func flush(on loop: EventLoop) {
         writing = true
         let bytes = gathered
-        gathered = []
-        loop.runBlocking({ [descriptor] in LogSink.writeAll(bytes, to: descriptor) }) { [self] in
+        gathered = spare
+        spare = []
+        loop.runBlocking({ [descriptor] () -> [UInt8] in
+            LogSink.writeAll(bytes, to: descriptor)
+            return bytes
+        }) { [self] written in
+            spare = written
+            spare.removeAll(keepingCapacity: true)
             writing = false
             if !gathered.isEmpty, let loop = self.loop { flushSoon(on: loop) }
         }
