@@ -41,12 +41,25 @@ struct RollupDelta {
     struct Combination: Hashable {
         let day: Int64
         let dims: [UInt8]
+
+        /// `daily_combinations`' key order: day, then the dims blob as SQLite compares blobs.
+        func precedes(_ other: Combination) -> Bool {
+            day != other.day ? day < other.day : dims.lexicographicallyPrecedes(other.dims)
+        }
     }
 
     struct DistinctValue: Hashable {
         let combination: Combination
         let slot: Int
         let valueID: UInt32
+
+        /// `daily_distinct`' key order: day, slot, dims, value id.
+        func precedes(_ other: DistinctValue) -> Bool {
+            if combination.day != other.combination.day { return combination.day < other.combination.day }
+            if slot != other.slot { return slot < other.slot }
+            if combination.dims != other.combination.dims { return combination.dims.lexicographicallyPrecedes(other.combination.dims) }
+            return valueID < other.valueID
+        }
     }
 
     let combinationSlots: Int
@@ -70,12 +83,15 @@ struct RollupDelta {
         }
     }
 
-    func write(to connection: SQLiteConnection) throws(StorageError) {
+    /// Each table's rows go in its primary key's order: a batch's upserts then walk each B-tree
+    /// once, page after page, instead of landing on random pages. With `deferringDistinct`, the
+    /// distinct values are appended to `distinct_pending` instead (only additions may be).
+    func write(to connection: SQLiteConnection, deferringDistinct: Bool = false) throws(StorageError) {
         let addCount = try connection.statement("""
             INSERT INTO daily_counts (slot, day, value_id, n) VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT (slot, day, value_id) DO UPDATE SET n = n + excluded.n
             """)
-        for (key, n) in counts {
+        for (key, n) in counts.sorted(by: { ($0.key.slot, $0.key.day, $0.key.valueID) < ($1.key.slot, $1.key.day, $1.key.valueID) }) {
             try addCount.bind(1, key.slot).bind(2, key.day).bind(3, Int64(key.valueID)).bind(4, n).run()
         }
         let addTotal = try connection.statement("""
@@ -86,14 +102,23 @@ struct RollupDelta {
             INSERT INTO daily_combinations (day, dims, n) VALUES (?1, ?2, ?3)
             ON CONFLICT (day, dims) DO UPDATE SET n = n + excluded.n
             """)
-        for (combination, n) in combinations {
+        for (combination, n) in combinations.sorted(by: { $0.key.precedes($1.key) }) {
             try addCombination.bind(1, combination.day).bind(2, blob: combination.dims).bind(3, n).run()
+        }
+        if deferringDistinct {
+            let append = try connection.statement("INSERT INTO distinct_pending (day, slot, dims, value_id, n) VALUES (?1, ?2, ?3, ?4, ?5)")
+            for (value, n) in distinctValues {
+                precondition(n > 0, "only additions are deferred: a removal must find its row in daily_distinct")
+                try append.bind(1, value.combination.day).bind(2, value.slot).bind(3, blob: value.combination.dims)
+                    .bind(4, Int64(value.valueID)).bind(5, n).run()
+            }
+            return
         }
         let addDistinct = try connection.statement("""
             INSERT INTO daily_distinct (day, slot, dims, value_id, n) VALUES (?1, ?2, ?3, ?4, ?5)
             ON CONFLICT (day, slot, dims, value_id) DO UPDATE SET n = n + excluded.n
             """)
-        for (value, n) in distinctValues {
+        for (value, n) in distinctValues.sorted(by: { $0.key.precedes($1.key) }) {
             try addDistinct.bind(1, value.combination.day).bind(2, value.slot).bind(3, blob: value.combination.dims)
                 .bind(4, Int64(value.valueID)).bind(5, n).run()
         }

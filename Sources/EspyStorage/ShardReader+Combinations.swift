@@ -34,6 +34,8 @@ extension ShardReader {
                 if let slot = matcher.distinctSlot, matcher.distinctIsSeparate {
                     let values = try connection.statement("""
                         SELECT day, dims, value_id FROM daily_distinct WHERE slot = ?1 AND day >= ?2 AND day < ?3
+                        UNION ALL
+                        SELECT day, dims, value_id FROM distinct_pending WHERE slot = ?1 AND day >= ?2 AND day < ?3
                         """)
                     values.bind(1, slot).bind(2, days.lowerBound).bind(3, days.upperBound)
                     while try values.step() {

@@ -16,6 +16,9 @@ public struct ShardSettings: Sendable {
     /// `full` fsyncs every commit (an acknowledged write survives power loss); `normal`
     /// survives a process crash only.
     public var durability: Durability
+    /// Distinct values appended by writes are folded into the distinct rollup once this many
+    /// rows have gathered: each fold walks the rollup's pages once, for that many rows.
+    public var distinctFoldRows = 100_000
 
     public enum Durability: String, Sendable, CaseIterable {
         case full, normal

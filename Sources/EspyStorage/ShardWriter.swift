@@ -30,12 +30,16 @@ final class ShardWriter: @unchecked Sendable {
     private(set) var digests: [Int: PartitionDigest] = [:]
     /// Records whose rollups were rebuilt at open (the declared paths changed), or nil.
     private(set) var rebuiltRecords: Int?
+    private let distinctFoldRows: Int
+    /// Rows in `distinct_pending`, as committed.
+    private var pendingDistinctRows = 0
 
     /// `slots`: the paths of `dims`, the first `combinationSlots` of them dimensions.
-    init(connection: SQLiteConnection, slots: [FieldPath], combinationSlots: Int) throws(StorageError) {
+    init(connection: SQLiteConnection, slots: [FieldPath], combinationSlots: Int, distinctFoldRows: Int) throws(StorageError) {
         self.connection = connection
         self.extractor = JSONPathExtractor(paths: slots)
         self.combinationSlots = combinationSlots
+        self.distinctFoldRows = distinctFoldRows
         self.valueIDs = Array(repeating: [:], count: slots.count)
         let stored = try storedDimensions()
         let storedCombinationSlots = try storedCombinationSlots()
@@ -43,6 +47,7 @@ final class ShardWriter: @unchecked Sendable {
             rebuiltRecords = try rebuildDimensions()
         }
         try loadValueIDs()
+        pendingDistinctRows = Int(try connection.scalarInt("SELECT count(*) FROM distinct_pending"))
         digests = try PartitionDigestTable.load(from: connection)
     }
 
@@ -73,6 +78,7 @@ final class ShardWriter: @unchecked Sendable {
     /// of the partitions that gained records.
     func insert(_ requests: [[PreparedRecord]]) throws(StorageError) -> (outcomes: [WriteOutcome], digests: [Int: PartitionDigest]) {
         var touched: [Int: PartitionDigest] = [:]
+        var pending = pendingDistinctRows
         do {
             let outcomes = try connection.transaction { () throws(StorageError) -> [WriteOutcome] in
                 var delta = RollupDelta(combinationSlots: combinationSlots)
@@ -100,11 +106,17 @@ final class ShardWriter: @unchecked Sendable {
                     }
                     outcomes.append(outcome)
                 }
-                try delta.write(to: connection)
+                try delta.write(to: connection, deferringDistinct: true)
+                pending += delta.distinctValues.count
+                if pending >= distinctFoldRows {
+                    try foldPendingDistinct()
+                    pending = 0
+                }
                 try PartitionDigestTable.store(touched, in: connection)
                 return outcomes
             }
             digests.merge(touched) { $1 }
+            pendingDistinctRows = pending
             return (outcomes, touched)
         } catch {
             // Value ids handed out inside the rolled-back transaction no longer exist.
@@ -113,10 +125,24 @@ final class ShardWriter: @unchecked Sendable {
         }
     }
 
+    /// Adds the gathered distinct values to `daily_distinct`, in its key order, and empties
+    /// `distinct_pending`. In the caller's transaction.
+    private func foldPendingDistinct() throws(StorageError) {
+        try connection.execute("""
+            INSERT INTO daily_distinct (day, slot, dims, value_id, n)
+                SELECT day, slot, dims, value_id, sum(n) FROM distinct_pending WHERE true
+                GROUP BY day, slot, dims, value_id ORDER BY day, slot, dims, value_id
+                ON CONFLICT (day, slot, dims, value_id) DO UPDATE SET n = n + excluded.n;
+            DELETE FROM distinct_pending;
+            """)
+    }
+
     /// Deletes every record of `partition` and takes them out of the rollups: the partition
     /// has moved to other replicas that confirmed holding it. Returns how many records went.
     func dropPartition(_ partition: Int) throws(StorageError) -> Int {
         let removed = try connection.transaction { () throws(StorageError) -> Int in
+            // Removals are counted off daily_distinct's rows, so every addition must be there.
+            try foldPendingDistinct()
             var delta = RollupDelta(combinationSlots: combinationSlots)
             let rows = try connection.statement("SELECT server_time, dims FROM records WHERE partition = ?1")
             rows.bind(1, partition)
@@ -136,6 +162,7 @@ final class ShardWriter: @unchecked Sendable {
             return removed
         }
         digests[partition] = nil
+        pendingDistinctRows = 0
         return removed
     }
 
@@ -167,7 +194,7 @@ final class ShardWriter: @unchecked Sendable {
         try connection.transaction { () throws(StorageError) -> Int in
             try connection.execute("""
                 DELETE FROM daily_counts; DELETE FROM daily_totals; DELETE FROM daily_combinations; DELETE FROM daily_distinct;
-                DELETE FROM dimension_values; DELETE FROM dimensions;
+                DELETE FROM distinct_pending; DELETE FROM dimension_values; DELETE FROM dimensions;
                 """)
             try connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES ('combination_slots', ?1)")
                 .bind(1, text: Array(String(combinationSlots).utf8)).run()

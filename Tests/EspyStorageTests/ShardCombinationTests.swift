@@ -16,6 +16,9 @@ final class ShardCombinationTests: XCTestCase {
 
     override func setUpWithError() throws {
         rollups = try ShardHarness(dimensions: Self.declared)
+        // Small, so that the writes below fold their distinct values into the rollup twice and
+        // leave some appended but not folded: answers must read both.
+        rollups.settings.distinctFoldRows = 250
         bodies = try ShardHarness(dimensions: [], distinctPaths: [])
         try rollups.open()
         try bodies.open()
@@ -124,11 +127,13 @@ final class ShardCombinationTests: XCTestCase {
     /// records, after writes, a dropped partition and a change of the declared dimensions.
     func testCombinationRollupFollowsDropsAndDimensionChanges() throws {
         try assertRollupMatchesRecords()
+        XCTAssertGreaterThan(try pendingDistinctRows(), 0, "distinct values appended since the last fold")
         let dropped = generated[0].record.partition
         let removed: Int = try rollups.call { $0.dropPartition(dropped, completion: $1) }
         let _: Int = try bodies.call { $0.dropPartition(dropped, completion: $1) }
         XCTAssertGreaterThan(removed, 0)
         try assertRollupMatchesRecords()
+        XCTAssertEqual(try pendingDistinctRows(), 0, "a drop folds first: removals are counted off the rollup's rows")
         let question = try query([("group_by", "uname$system"), ("where_not", "python$version_info$0:3"), ("bucket", "day")])
         XCTAssertEqual(try rollups.count(question), try bodies.count(question))
 
@@ -137,6 +142,12 @@ final class ShardCombinationTests: XCTestCase {
         try rollups.open()
         try assertRollupMatchesRecords()
         XCTAssertEqual(try rollups.count(question), try bodies.count(question))
+    }
+
+    private func pendingDistinctRows() throws -> Int64 {
+        let connection = try SQLiteConnection(path: rollups.path, readOnly: true)
+        defer { connection.close() }
+        return try connection.scalarInt("SELECT count(*) FROM distinct_pending")
     }
 
     private func assertRollupMatchesRecords(file: StaticString = #filePath, line: UInt = #line) throws {
@@ -163,7 +174,11 @@ final class ShardCombinationTests: XCTestCase {
             truth["\(records.int(0)) \(dims.prefix(combinationBytes)) \(host)", default: 0] += 1
         }
         var stored: [String: Int64] = [:]
-        let rows = try connection.uncachedStatement("SELECT day, dims, value_id, n FROM daily_distinct")
+        let rows = try connection.uncachedStatement("""
+            SELECT day, dims, value_id, sum(n) FROM (SELECT day, dims, value_id, n FROM daily_distinct
+                                                     UNION ALL SELECT day, dims, value_id, n FROM distinct_pending)
+            GROUP BY 1, 2, 3
+            """)
         while try rows.step() { stored["\(rows.int(0)) \(Array(rows.bytes(1))) \(rows.int(2))"] = rows.int(3) }
         XCTAssertFalse(truth.isEmpty, file: file, line: line)
         XCTAssertEqual(stored, truth, "the distinct rollup holds each host of each day and combination, counted", file: file, line: line)
