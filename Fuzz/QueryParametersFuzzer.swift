@@ -24,7 +24,7 @@ public func fuzzQueryParameters(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
     _ = try? QueryParameters.check(parameters, allowed: countParameters, repeatable: ["group_by", "where", "where_not"])
     guard let question = try? CountQuery(parameters: parameters) else { return 0 }
     let restated: CountQuery
-    let body = Array(forwarded(question).utf8)
+    let body = Array(InternalWire.countForm(question, partitions: [0, 7]).utf8)
     do { restated = try CountQuery(parameters: HTTPRequest(method: .post, target: "/internal/v1/count", body: body).formParameters) } catch {
         fatalError("a forwarded question is refused: \(error)")
     }
@@ -48,19 +48,4 @@ private func checkEncodingRoundTrip(_ parameters: QueryParameters.List) {
     let decoded = HTTPRequest(method: .get, target: "/?" + encoded).queryParameters
     fuzzCheck(decoded.count == parameters.count && zip(decoded, parameters).allSatisfy { $0 == $1 },
                  "percent-encoding does not round-trip: \(parameters) → \(encoded) → \(decoded)")
-}
-
-/// The question as a coordinator sends it to a replica (`ClusterCoordinator.parameters`, which
-/// lives in a module too heavy to build here): a form body, paths in their canonical `$` spelling.
-private func forwarded(_ question: CountQuery) -> String {
-    var parameters: [String] = question.groupPaths.map { "group_by=" + HTTPRequest.percentEncoded($0.description) }
-    for filter in question.filters {
-        for (name, value) in filter.parameters { parameters.append(name + "=" + HTTPRequest.percentEncoded(value)) }
-    }
-    if let bucket = question.bucket { parameters.append("bucket=" + bucket.rawValue) }
-    if let distinct = question.distinct { parameters.append("distinct=" + HTTPRequest.percentEncoded(distinct.description)) }
-    if let limit = question.limit { parameters.append("limit=\(limit)") }
-    if let since = question.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
-    if let until = question.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }
-    return parameters.joined(separator: "&")
 }

@@ -89,7 +89,7 @@ done
 extra_sources() {
     case $1 in
         HTTPConnectionFuzzer) printf '%s\n' "$root"/Sources/EspyHTTPServer/{HTTPConnectionAction,HTTPConnectionMachine,HTTPConnectionRules,HTTPServerSettings,ResponseQueue}.swift ;;
-        InternalWireFuzzer) printf '%s\n' "$root"/Sources/EspyAPI/InternalWire{,+Repair}.swift ;;
+        InternalWireFuzzer | QueryParametersFuzzer) printf '%s\n' "$root"/Sources/EspyAPI/InternalWire{,+Repair}.swift ;;
     esac
 }
 

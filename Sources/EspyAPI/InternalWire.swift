@@ -1,10 +1,27 @@
 import EspyCore
+import EspyHTTP
 import EspyStorage
 import Foundation
 
 /// The formats nodes use between themselves on `/internal/v1/*`. Both ends are this code, so
 /// they favour cheap parsing over generality; none of it is a public API.
 public enum InternalWire {
+    /// A count sub-request's form body: the question, paths in their canonical `$` spelling,
+    /// and the partitions asked.
+    public static func countForm(_ query: CountQuery, partitions: [Int]) -> String {
+        var parameters = ["partitions=" + InternalWire.partitionsParameter(partitions)]
+        for path in query.groupPaths { parameters.append("group_by=" + HTTPRequest.percentEncoded(path.description)) }
+        for filter in query.filters {
+            for (name, value) in filter.parameters { parameters.append(name + "=" + HTTPRequest.percentEncoded(value)) }
+        }
+        if let bucket = query.bucket { parameters.append("bucket=" + bucket.rawValue) }
+        if let distinct = query.distinct { parameters.append("distinct=" + HTTPRequest.percentEncoded(distinct.description)) }
+        if let limit = query.limit { parameters.append("limit=\(limit)") }
+        if let since = query.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
+        if let until = query.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }
+        return parameters.joined(separator: "&")
+    }
+
     /// `partitions=1,5,9`: the partitions a sub-request asks a node for.
     public static func partitionsParameter(_ partitions: [Int]) -> String {
         var bytes: [UInt8] = []

@@ -127,7 +127,7 @@ extension ClusterCoordinator {
         metrics.subRequests.increment()
         let path = query.limit == nil ? "/internal/v1/count" : "/internal/v1/newest"
         client.request(.post, path, to: address, headers: Self.formHeaders,
-                       body: Array(ClusterCoordinator.parameters(query, partitions: partitions).utf8),
+                       body: Array(InternalWire.countForm(query, partitions: partitions).utf8),
                        timeoutMilliseconds: shard.readsFromRollups(query) ? subRequestTimeoutMilliseconds : scanTimeoutMilliseconds) { result in
             guard case .success(let response) = result, response.status == 200,
                   let unavailable = self.declined(in: response) else {
@@ -161,20 +161,6 @@ extension ClusterCoordinator {
     /// is malformed, so that the answer counts as failed rather than covering what it did not.
     func declined(in response: HTTPResponseParser.Response) -> [Int]? {
         InternalWire.declinedPartitions(response.headers[InternalWire.unavailableHeader], partitionCount: partitionCount)
-    }
-
-    static func parameters(_ query: CountQuery, partitions: [Int]) -> String {
-        var parameters = ["partitions=" + InternalWire.partitionsParameter(partitions)]
-        for path in query.groupPaths { parameters.append("group_by=" + HTTPRequest.percentEncoded(path.description)) }
-        for filter in query.filters {
-            for (name, value) in filter.parameters { parameters.append(name + "=" + HTTPRequest.percentEncoded(value)) }
-        }
-        if let bucket = query.bucket { parameters.append("bucket=" + bucket.rawValue) }
-        if let distinct = query.distinct { parameters.append("distinct=" + HTTPRequest.percentEncoded(distinct.description)) }
-        if let limit = query.limit { parameters.append("limit=\(limit)") }
-        if let since = query.since { parameters.append("since=" + HTTPRequest.percentEncoded(since.description)) }
-        if let until = query.until { parameters.append("until=" + HTTPRequest.percentEncoded(until.description)) }
-        return parameters.joined(separator: "&")
     }
 }
 

@@ -129,7 +129,7 @@ final class ClusterExportStream: ResponseBodyStream {
         }
         guard let address = coordinator.httpAddresses[read.node] else { return completion(nil) }
         let query = CountQuery(since: since, until: until)
-        var parameters = ClusterCoordinator.parameters(query, partitions: read.partitions)
+        var parameters = InternalWire.countForm(query, partitions: read.partitions)
         if let cursor = read.cursor { parameters += "&cursor=" + HTTPRequest.percentEncoded(InternalWire.cursorText(cursor)) }
         coordinator.client.request(.post, "/internal/v1/export", to: address, headers: ClusterCoordinator.formHeaders,
                                    body: Array(parameters.utf8)) { [coordinator] result in
