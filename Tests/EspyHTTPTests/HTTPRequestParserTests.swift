@@ -266,6 +266,17 @@ final class HTTPRequestParserTests: XCTestCase {
 
     func testProtocolUpgradeIsNotImplemented() {
         assertFails(["GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"], status: 501)
+        let head = "POST /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n"
+        assertFails([head + "2\r\nab\r\n0\r\n\r\n"], status: 501)
+        assertFails([head, "2\r\nab\r\n", "0\r\n\r\n"], status: 501)
+    }
+
+    /// Found by the fuzzer: an upgrade whose body is malformed was a 501 when the body came in
+    /// a later read than the headers, a 400 in the same read.
+    func testAnUpgradeWithAMalformedBodyIsABadRequestHoweverSplit() {
+        let head = "POST /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n"
+        assertFails([head + "2\r\n{\"a\":\r\n"], status: 400)
+        assertFails([head, "2\r\n{\"a\":\r\n"], status: 400)
     }
 }
 
