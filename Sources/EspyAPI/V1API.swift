@@ -38,6 +38,7 @@ public final class V1API {
         router.add(.get, "/v1/download/import") { [unowned self] in self.download($0, $1) }
         router.add(.get, "/v1/health") { [unowned self] in self.health($0, $1) }
         router.add(.get, "/v1/ready") { [unowned self] in self.ready($0, $1) }
+        router.add(.get, "/v1/dimensions") { [unowned self] in self.dimensions($0, $1) }
     }
 
     /// Routes a request; unknown paths get 404, known paths with the wrong method 405 + `Allow`.
@@ -304,6 +305,29 @@ public final class V1API {
         }
         let stream = store.export(since: range.since, until: range.until, consistency: consistency, allowPartial: allowPartial)
         reply(HTTPResponse(status: .ok, headers: [("Content-Type", "application/x-ndjson")], body: .stream(stream)))
+    }
+
+    /// What this node's shard keeps rollups of: the declared dimensions and distinct paths, and
+    /// the adaptive dimensions, which questions that read bodies added.
+    private func dimensions(_ request: HTTPRequest, _ reply: @escaping Reply) {
+        if let refusal = V1API.refusedParameters(request, allowed: []) { return reply(refusal) }
+        var answer = JSONObject()
+        answer.add("node", identity.name)
+        answer.addStrings("declared", shard.settings.dimensions.map(\.description))
+        answer.addStrings("distinct", shard.settings.distinctPaths.map(\.description))
+        var adaptive = JSONObject()
+        adaptive.add("limit", shard.settings.adaptiveLimit)
+        adaptive.add("paths", array: shard.adaptiveDimensions.map { status in
+            var entry = JSONObject()
+            entry.add("path", status.path.description)
+            entry.add("ready", status.isReady)
+            entry.add("built_percent", hundredths: Int((status.built * 10_000).rounded(.down)))
+            entry.add("last_asked", status.lastAsked.description)
+            entry.add("answers", status.answers)
+            return entry
+        })
+        answer.add("adaptive", object: adaptive)
+        reply(.json(.ok, answer.body()))
     }
 
     /// The last health answer, given again while what it says holds: load balancers ask often.

@@ -83,6 +83,13 @@ struct RollupDelta {
         }
     }
 
+    /// A record's value of an adaptive path (kept under `slot`, missing values too: the rows
+    /// of the slot count every record); `dims` as the record stores it.
+    mutating func add(day: Int64, dims: [UInt8], slot: Int, valueID: UInt32, by n: Int = 1) {
+        let combination = Combination(day: day, dims: Array(dims.prefix(combinationSlots * 4)))
+        distinctValues[DistinctValue(combination: combination, slot: slot, valueID: valueID), default: 0] += n
+    }
+
     /// Each table's rows go in its primary key's order: a batch's upserts then walk each B-tree
     /// once, page after page, instead of landing on random pages. With `deferringDistinct`, the
     /// distinct values are appended to `distinct_pending` instead (only additions may be).

@@ -10,8 +10,8 @@ import Logging
 /// run on a small pool of read connections, concurrently with the writer (WAL mode).
 public final class Shard {
     public let settings: ShardSettings
-    private let loop: EventLoop
-    private let logger: Logger
+    let loop: EventLoop
+    let logger: Logger
     private var writer: ShardWriter?
     private var idleReaders: [ShardReader]
     private var allReaders: [ShardReader]
@@ -21,9 +21,15 @@ public final class Shard {
     private var queuedWrites: [(records: [PreparedRecord], completion: (Result<WriteOutcome, StorageError>) -> Void)] = []
     /// Other work for the writer connection (partition drops, hints), run between group commits.
     private var queuedWriterJobs: [(ShardWriter) -> Void] = []
+    /// Long work cut into jobs (building adaptive rollups), which takes turns with group commits.
+    private var queuedBackgroundJobs: [(ShardWriter) -> Void] = []
+    private var backgroundsTurn = false
+    var adaptive = AdaptiveDimensions(limit: 0)
     private var writeInFlight = false
     private var onIdle: (() -> Void)?
     public private(set) var isClosed = false
+    /// Closed, or waiting for its work to end before closing: long work must not start.
+    var isClosing: Bool { isClosed || onIdle != nil }
 
     /// Records stored, kept on the loop so health checks need no SQLite call.
     public internal(set) var recordCount: Int
@@ -56,7 +62,7 @@ public final class Shard {
             try Shard.checkPartitionCount(connection, settings.partitionCount)
             let started = Timestamp.now()
             let writer = try ShardWriter(connection: connection, slots: settings.slotPaths, combinationSlots: settings.dimensions.count,
-                                         distinctFoldRows: settings.distinctFoldRows)
+                                         distinctFoldRows: settings.distinctFoldRows, adaptiveLimit: settings.adaptiveLimit)
             if let rebuilt = writer.rebuiltRecords, rebuilt > 0 {
                 logger.info("rebuilt the rollups for the declared dimensions and distinct paths", metadata: [
                     "storage/records": "\(rebuilt)", "storage/ms": "\((Timestamp.now().microseconds - started.microseconds) / 1000)",
@@ -65,6 +71,7 @@ public final class Shard {
                 ])
             }
             digests = writer.digests
+            adaptive = AdaptiveDimensions(limit: settings.adaptiveLimit, entries: writer.adaptive)
             hintCounts = try writer.hintCounts()
             self.writer = writer
             connection.resetStatements()
@@ -88,6 +95,7 @@ public final class Shard {
         }
         idleReaders = readers
         allReaders = readers
+        for entry in adaptive.entries where !entry.isReady { buildAdaptive(slot: entry.slot) }
     }
 
     /// The partition count is fixed for the life of the data; a mismatch would misplace records.
@@ -130,7 +138,14 @@ public final class Shard {
             queuedWriterJobs.removeFirst()(writer)
             return
         }
+        if !queuedBackgroundJobs.isEmpty, queuedWrites.isEmpty || backgroundsTurn {
+            backgroundsTurn = false
+            writeInFlight = true
+            queuedBackgroundJobs.removeFirst()(writer)
+            return
+        }
         guard !queuedWrites.isEmpty else { return }
+        backgroundsTurn = true
         let batch = queuedWrites
         queuedWrites = []
         writeInFlight = true
@@ -156,14 +171,15 @@ public final class Shard {
         }
     }
 
-    /// Runs `work` on the writer connection, off the loop, between two group commits.
-    func withWriter<T>(_ work: @escaping (ShardWriter) throws(StorageError) -> T,
+    /// Runs `work` on the writer connection, off the loop, between two group commits; in the
+    /// `background`, it waits for every other job and takes turns with group commits.
+    func withWriter<T>(background: Bool = false, _ work: @escaping (ShardWriter) throws(StorageError) -> T,
                        completion: @escaping (Result<T, StorageError>) -> Void) {
         guard !isClosed else {
             completion(.failure(StorageError(code: 0, message: "shard is closed")))
             return
         }
-        queuedWriterJobs.append { [self] writer in
+        let job: (ShardWriter) -> Void = { [self] writer in
             loop.runBlocking({
                 defer { writer.connection.resetStatements() }
                 return Result { () throws(StorageError) in try work(writer) }
@@ -174,6 +190,7 @@ public final class Shard {
                 checkIdle()
             }
         }
+        if background { queuedBackgroundJobs.append(job) } else { queuedWriterJobs.append(job) }
         startNextWrite()
     }
 
@@ -183,6 +200,19 @@ public final class Shard {
     public func count(_ query: CountQuery, partitions: [Int]? = nil,
                       completion: @escaping (Result<CountResult, StorageError>) -> Void) {
         let filter = restriction(partitions)
+        if filter == nil, let path = AdaptiveDimensions.candidate(of: query, dimensions: settings.dimensions, slotPaths: settings.slotPaths) {
+            switch adaptive.asked(path, now: UInt64(Timestamp.now().microseconds / 1000)) {
+            case .answer(let slot):
+                return withReader({ (reader) throws(StorageError) in
+                    if let answer = try reader.adaptiveCount(query, path: path, slot: slot) { return answer }
+                    return try reader.count(query)
+                }, completion: completion)
+            case .add(let slot, let evicting):
+                addAdaptive(path, slot: slot, evicting: evicting)
+            case .scan:
+                break
+            }
+        }
         if readsBodiesInTableOrder(query, partitions: filter) {
             return countInSlices(query, partitions: filter, completion: completion)
         }
@@ -237,6 +267,11 @@ public final class Shard {
     /// Whether a count over everything this shard holds is read from its rollups rather than
     /// from its records (a count over some of its partitions always reads records).
     public func readsFromRollups(_ query: CountQuery) -> Bool {
+        if let path = AdaptiveDimensions.candidate(of: query, dimensions: settings.dimensions, slotPaths: settings.slotPaths),
+           adaptive.entries.contains(where: { $0.path == path && $0.isReady }) {
+            return query.since.map { $0.microseconds % Timestamp.microsecondsPerDay == 0 } ?? true
+                && query.until.map { $0.microseconds % Timestamp.microsecondsPerDay == 0 } ?? true
+        }
         guard query.limit == nil, (query.groupPaths + query.filters.map(\.path)).allSatisfy(settings.dimensions.contains) else { return false }
         return query.distinct.map { settings.dimensions.contains($0) || settings.distinctPaths.contains($0) } ?? true
     }
@@ -299,7 +334,9 @@ public final class Shard {
 
     // MARK: Closing
 
-    private var isIdle: Bool { !writeInFlight && queuedWrites.isEmpty && queuedWriterJobs.isEmpty && idleReaders.count == allReaders.count }
+    private var isIdle: Bool {
+        !writeInFlight && queuedWrites.isEmpty && queuedWriterJobs.isEmpty && queuedBackgroundJobs.isEmpty && idleReaders.count == allReaders.count
+    }
 
     private func checkIdle() {
         guard isIdle, let onIdle else { return }

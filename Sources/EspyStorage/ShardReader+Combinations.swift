@@ -52,6 +52,11 @@ extension ShardReader {
             }
         }
         tally.flush()
+        return try combinationResult(of: tally, matcher, query)
+    }
+
+    /// The answer a tally of groups (flushed) gives, with value ids turned into their text.
+    func combinationResult(of tally: CombinationTally, _ matcher: CombinationMatcher, _ query: CountQuery) throws(StorageError) -> CountResult {
         var result = CountResult()
         for (group, n) in tally.counts {
             let key = try matcher.key(of: group, for: query) { (id) throws(StorageError) in try valueName(id) }
@@ -95,7 +100,7 @@ extension ShardReader {
 }
 
 /// Counts per group, and the distinct value ids per group when the query asks for them.
-private struct CombinationTally {
+struct CombinationTally {
     private(set) var counts: [CombinationMatcher.Group: Int] = [:]
     private(set) var distinct: [CombinationMatcher.Group: Set<UInt32>] = [:]
     /// The rollup comes sorted by day and packed values, so consecutive rows often fall in the

@@ -91,6 +91,19 @@ enum ShardSchema {
             n INTEGER NOT NULL
         );
         """,
+        // 7: adaptive dimensions (`AdaptiveDimensions`): paths asked by reading bodies, each
+        // with a slot whose rows in `daily_distinct` count records per day, combination and
+        // value (0 for records without the path). Records up to `build_end` are counted by the
+        // build (done through `built_through`), later ones by the writes that store them.
+        """
+        CREATE TABLE adaptive_paths (
+            slot INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            build_end INTEGER NOT NULL,
+            built_through INTEGER NOT NULL,
+            last_asked INTEGER NOT NULL
+        );
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

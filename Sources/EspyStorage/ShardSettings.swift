@@ -16,6 +16,10 @@ public struct ShardSettings: Sendable {
     /// `full` fsyncs every commit (an acknowledged write survives power loss); `normal`
     /// survives a process crash only.
     public var durability: Durability
+    /// How many paths asked by reading bodies get a rollup of their own (`AdaptiveDimensions`);
+    /// 0: none.
+    public var adaptiveLimit = ShardSettings.defaultAdaptiveLimit
+    public static let defaultAdaptiveLimit = 8
     /// Distinct values appended by writes are folded into the distinct rollup once this many
     /// rows have gathered: each fold walks the rollup's pages once, for that many rows.
     public var distinctFoldRows = 100_000

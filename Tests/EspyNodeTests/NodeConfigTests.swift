@@ -126,6 +126,7 @@ final class NodeConfigTests: XCTestCase {
             leave_timeout_ms = 1000
             [storage]
             dimensions = ["uname$system"]
+            adaptive_dimensions = 3
             readers = 4
             durability = "normal"
             """)
@@ -157,6 +158,7 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertEqual(parsed.storage.dimensions, [try FieldPath(parsing: "uname$system")])
         XCTAssertEqual(parsed.storage.readers, 4)
         XCTAssertEqual(parsed.storage.durability, .normal)
+        XCTAssertEqual(parsed.storage.adaptiveDimensions, 3)
     }
 
     /// Empty advertise addresses mean "use the bound address", as the example file shows them.
@@ -178,6 +180,7 @@ final class NodeConfigTests: XCTestCase {
         assertConfigError("[node]\nname = \"\"\n", key: "node.name")
         assertConfigError("[storage]\ndurability = \"maybe\"\n", key: "storage.durability")
         assertConfigError("[storage]\nreaders = 0\n", key: "storage.readers")
+        assertConfigError("[storage]\nadaptive_dimensions = -1\n", key: "storage.adaptive_dimensions")
         assertConfigError("[gossip]\naddress = \"0.0.0.0:7946\"\n", key: "gossip.advertise")
         assertConfigError("[gossip]\njoin = \"10.0.0.1:7946\"\n", key: "gossip.join")
         assertConfigError("[cluster]\nfailure_timeout_ms = 0\n", key: "cluster.failure_timeout_ms")

@@ -57,9 +57,10 @@ extension NodeConfig {
             try reader.milliseconds("hint_window_ms") { repair.hintWindowMilliseconds = $0 }
             try reader.milliseconds("leave_timeout_ms") { repair.leaveTimeoutMilliseconds = $0 }
         }
-        try reader.section("storage", ["dimensions", "distinct", "readers", "durability"]) { (reader) throws(ConfigError) in
+        try reader.section("storage", ["dimensions", "distinct", "adaptive_dimensions", "readers", "durability"]) { (reader) throws(ConfigError) in
             try reader.strings("dimensions", as: ConfigValue.dimensions) { storage.dimensions = $0 }
             try reader.strings("distinct", as: ConfigValue.dimensions) { storage.distinct = $0 }
+            try reader.int("adaptive_dimensions", in: 0...64) { storage.adaptiveDimensions = $0 }
             try reader.int("readers", in: 1...64) { storage.readers = $0 }
             try reader.string("durability", as: ConfigValue.durability) { storage.durability = $0 }
         }

@@ -40,7 +40,9 @@ public struct NodeConfig {
 
     /// The shard in the data directory, holding the cluster's partitions.
     var shardSettings: ShardSettings {
-        ShardSettings(path: node.databasePath, partitionCount: cluster.partitions, dimensions: storage.dimensions,
-                      distinctPaths: storage.distinct, readerCount: storage.readers, durability: storage.durability)
+        var settings = ShardSettings(path: node.databasePath, partitionCount: cluster.partitions, dimensions: storage.dimensions,
+                                     distinctPaths: storage.distinct, readerCount: storage.readers, durability: storage.durability)
+        settings.adaptiveLimit = storage.adaptiveDimensions
+        return settings
     }
 }

@@ -8,6 +8,8 @@ public struct StorageSettings: Equatable {
     public var dimensions = ShardSettings.defaultDimensions
     /// Paths whose distinct values are kept per day and combination of dimensions; no path twice.
     public var distinct = ShardSettings.defaultDistinctPaths
+    /// Paths asked by reading bodies that get a rollup of their own, at most; 0: none.
+    public var adaptiveDimensions = ShardSettings.defaultAdaptiveLimit
     public var readers = ShardSettings.defaultReaderCount
     public var durability = ShardSettings.defaultDurability
 
