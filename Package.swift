@@ -44,12 +44,13 @@ let package = Package(
         .target(name: "EspyStorage", dependencies: [
             "CSQLite", "EspyCore", "EspyLoop", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "EspyWire", dependencies: ["EspyCore", "EspyCluster", "EspyHTTP"]),
         .target(name: "EspyAPI", dependencies: [
-            "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyStorage", .product(name: "Logging", package: "swift-log"),
+            "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyStorage", "EspyWire", .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "EspyCoordination", dependencies: [
-            "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage", "EspyAPI",
+            "EspyCore", "EspyCluster", "EspyLoop", "EspyHTTP", "EspyHTTPClient", "EspyStorage", "EspyAPI", "EspyWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -85,6 +86,7 @@ let package = Package(
         .testTarget(name: "EspyHTTPServerTests", dependencies: ["EspyHTTPServer", "EspyTestKit"]),
         .testTarget(name: "EspyHTTPClientTests", dependencies: ["EspyHTTPClient", "EspyHTTPServer", "EspyTestKit"]),
         .testTarget(name: "EspyStorageTests", dependencies: ["EspyStorage", "EspyTestKit", "EspyTestRandom"]),
+        .testTarget(name: "EspyWireTests", dependencies: ["EspyWire", "EspyCore", "EspyCluster"]),
         .testTarget(name: "EspyNodeTests", dependencies: [
             "EspyNode", "EspyTestKit", "EspyCore", "EspyLoop", "EspyHTTP", "EspyHTTPServer", "EspyGossip", "EspyGossipWire", "EspyCluster",
             "EspyCoordination", "EspyStorage", "EspyAPI",

@@ -1,6 +1,6 @@
 import EspyCluster
 import EspyCore
-import EspyStorage
+import EspyWire
 
 // The formats nodes read from each other on `/internal/v1/*`: partition lists (parameters
 // and the `X-Espy-Unavailable` header), partial counts, newest-record lines, export cursors,

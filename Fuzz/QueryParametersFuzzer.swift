@@ -1,5 +1,6 @@
 import EspyCore
 import EspyHTTP
+import EspyWire
 
 // Query-string and form decoding, and the count question read from them (`GET /v1/count`,
 // `POST /internal/v1/count`): paths, filters, buckets, limits, times.

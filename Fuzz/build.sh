@@ -57,6 +57,7 @@ fi
 declare -A imports=(
     [EspyCore]="" [EspyLoop]="" [EspyGossipWire]=""
     [EspyHTTP]="EspyCore" [EspyCluster]="EspyCore" [EspyStorage]="EspyCore EspyLoop"
+    [EspyWire]="EspyCore EspyCluster EspyHTTP"
 )
 
 # True when $1 is missing or older than any of the rest.
@@ -78,7 +79,7 @@ build_module() {
 }
 
 # One wave per layer, its modules side by side: each WMO compile is a single process.
-for wave in "EspyCore EspyLoop EspyGossipWire" "EspyHTTP EspyCluster EspyStorage"; do
+for wave in "EspyCore EspyLoop EspyGossipWire" "EspyHTTP EspyCluster EspyStorage" "EspyWire"; do
     pids=()
     for name in $wave; do build_module "$name" & pids+=($!); done
     for pid in "${pids[@]}"; do wait "$pid"; done
@@ -89,7 +90,6 @@ done
 extra_sources() {
     case $1 in
         HTTPConnectionFuzzer) printf '%s\n' "$root"/Sources/EspyHTTPServer/{HTTPConnectionAction,HTTPConnectionMachine,HTTPConnectionRules,HTTPServerSettings,ResponseQueue}.swift ;;
-        InternalWireFuzzer | QueryParametersFuzzer) printf '%s\n' "$root"/Sources/EspyAPI/InternalWire{,+Repair}.swift ;;
     esac
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import EspyHTTP
 import EspyLoop
 import EspyStorage
+import EspyWire
 import Logging
 
 /// `/internal/v1/*`: what coordinators ask of this node's shard on behalf of clients — store

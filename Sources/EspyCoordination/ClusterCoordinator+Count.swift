@@ -4,6 +4,7 @@ import EspyCore
 import EspyHTTP
 import EspyLoop
 import EspyStorage
+import EspyWire
 
 extension ClusterCoordinator {
     /// One sub-request per node for the partitions it answers for; a node that fails has its

@@ -1,6 +1,7 @@
 import EspyAPI
 import EspyCluster
 import EspyCore
+import EspyWire
 
 extension ClusterCoordinator {
     /// A plan for `read_consistency = "verified"`: digests of every partition's readable

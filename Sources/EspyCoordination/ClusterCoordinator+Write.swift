@@ -3,6 +3,7 @@ import EspyCluster
 import EspyCore
 import EspyHTTP
 import EspyLoop
+import EspyWire
 import Foundation
 import Logging
 

@@ -5,6 +5,7 @@ import EspyHTTP
 import EspyHTTPClient
 import EspyLoop
 import EspyStorage
+import EspyWire
 import Logging
 
 /// The cluster as a `RecordStore`: places each record on its partition's replicas (this node's

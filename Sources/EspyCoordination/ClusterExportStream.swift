@@ -3,6 +3,7 @@ import EspyCluster
 import EspyCore
 import EspyHTTP
 import EspyStorage
+import EspyWire
 
 /// `GET /v1/download/import` across the cluster: every record exactly once. Each partition is
 /// read from one live replica; the sub-requests run one after another, page by page, each page

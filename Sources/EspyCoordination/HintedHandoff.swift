@@ -3,6 +3,7 @@ import EspyCluster
 import EspyCore
 import EspyLoop
 import EspyStorage
+import EspyWire
 import Logging
 
 /// Replays hints: records a replica missed while it was down or unreachable, kept in this

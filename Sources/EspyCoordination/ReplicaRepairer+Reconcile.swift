@@ -3,6 +3,7 @@ import EspyCluster
 import EspyCore
 import EspyLoop
 import EspyStorage
+import EspyWire
 
 /// One reconciliation: this node and a peer exchange bucket digests of a partition, then only
 /// the records the receiving side lacks move, in batches, under the rate limit.

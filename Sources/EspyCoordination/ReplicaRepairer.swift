@@ -3,6 +3,7 @@ import EspyCluster
 import EspyCore
 import EspyLoop
 import EspyStorage
+import EspyWire
 import Logging
 import Metrics
 

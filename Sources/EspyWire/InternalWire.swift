@@ -1,6 +1,5 @@
 import EspyCore
 import EspyHTTP
-import EspyStorage
 import Foundation
 
 /// The formats nodes use between themselves on `/internal/v1/*`. Both ends are this code, so
@@ -35,7 +34,7 @@ public enum InternalWire {
 
     /// Parsed byte by byte: a sub-request can list thousands of partitions. A partition listed
     /// twice is refused: the shard reads a list as long as every partition as the whole shard.
-    static func parsePartitions(_ text: String, partitionCount: Int) throws(QueryParameterError) -> [Int] {
+    public static func parsePartitions(_ text: String, partitionCount: Int) throws(QueryParameterError) -> [Int] {
         var partitions: [Int] = []
         var listed = [Bool](repeating: false, count: partitionCount)
         var value = 0
@@ -68,7 +67,7 @@ public enum InternalWire {
 
     /// A partial count: `{"record_count":N,"error_count":M,"counts":{key:n}}`, and with
     /// `distinct` each key's sketch in base64 (`"distinct":{key:"..."}`).
-    static func encode(_ result: CountResult) -> [UInt8] {
+    public static func encode(_ result: CountResult) -> [UInt8] {
         var counts = JSONObject()
         for (key, n) in result.counts { counts.add(key, n) }
         var answer = JSONObject()
@@ -98,7 +97,7 @@ public enum InternalWire {
     /// A node's newest records, one per line: `<server_time µs> <id hex> <grouping>`, where the
     /// grouping is `-` (no group-by), `!` (path missing), `x` (excluded by the query's filters)
     /// or `=` and the key with `\` and newline escaped. A text line format: 100,000 of them parse in milliseconds, unlike JSON arrays.
-    static func encode(_ records: [NewestRecord]) -> [UInt8] {
+    public static func encode(_ records: [NewestRecord]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(records.count * 48)
         for record in records {

@@ -1,6 +1,6 @@
-import EspyAPI
 import EspyCluster
 import EspyCore
+import EspyWire
 import XCTest
 
 /// The repair formats nodes exchange on `/internal/v1/repair/*`, decoded byte by byte.
