@@ -4,10 +4,22 @@ import EspyCore
 /// more dimension, its value id after the declared ones in `dims`, so the combination matcher
 /// and tally work on them unchanged.
 extension ShardReader {
-    /// Nil when the range has partial days at its edges, which only the bodies can answer.
+    /// Nil when the range has partial days at its edges, which only the bodies can answer, or
+    /// when the path lost its slot (evicted since the loop chose it). One read transaction, so
+    /// that the slot checked is the slot read.
     func adaptiveCount(_ query: CountQuery, path: FieldPath, slot: Int) throws(StorageError) -> CountResult? {
         let plan = RollupPlan(since: query.since, until: query.until)
         guard plan.edges.isEmpty else { return nil }
+        return try connection.transaction(immediate: false) { () throws(StorageError) -> CountResult? in
+            let owner = try connection.statement("SELECT path FROM adaptive_paths WHERE slot = ?1")
+            defer { owner.reset() }
+            owner.bind(1, slot)
+            guard try owner.step(), owner.text(0) == path.description else { return nil }
+            return try adaptiveCount(query, path: path, slot: slot, plan: plan)
+        }
+    }
+
+    private func adaptiveCount(_ query: CountQuery, path: FieldPath, slot: Int, plan: RollupPlan) throws(StorageError) -> CountResult? {
         let pathSlot = dimensions.count
         guard let matcher = try CombinationMatcher(query, dimensions: dimensions + [path], distinctSlots: [:], valueID: {
             (matched, value) throws(StorageError) in try valueID(slot: matched == pathSlot ? slot : matched, value)
