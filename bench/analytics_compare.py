@@ -36,6 +36,7 @@ COLUMNS = {
     "distro": "$.linux_dist.name",
     "hostname": "$.hostname",
     "uuid": "$.uuid",
+    "utc_offset": "$.time.std_utc_offset",
 }
 
 # name, EspyMetrics parameters, SQL giving (key values..., count[, distinct]) in both peers'
@@ -62,14 +63,13 @@ QUESTIONS = [
     ("release where Linux (undeclared path: adaptive)",
      [("group_by", "uname$release"), ("where", "uname$system:Linux")],
      "SELECT release, count(*) FROM r WHERE system = 'Linux' GROUP BY 1"),
-    ("major where release 6.1.x is any of three (undeclared filter: adaptive)",
-     [("group_by", "python$version_info$0"), ("where", "uname$release:6.1.10"), ("where", "uname$release:6.1.20"),
-      ("where", "uname$release:6.1.30")],
-     "SELECT major, count(*) FROM r WHERE release IN ('6.1.10', '6.1.20', '6.1.30') GROUP BY 1"),
+    ("UTC offset where Linux (undeclared path, 5 values: adaptive)",
+     [("group_by", "time$std_utc_offset"), ("where", "uname$system:Linux")],
+     "SELECT utc_offset, count(*) FROM r WHERE system = 'Linux' GROUP BY 1"),
 ]
 # The undeclared path of each adaptive question.
 ADAPTIVE = {"release where Linux (undeclared path: adaptive)": "uname$release",
-            "major where release 6.1.x is any of three (undeclared filter: adaptive)": "uname$release"}
+            "UTC offset where Linux (undeclared path, 5 values: adaptive)": "time$std_utc_offset"}
 
 
 def espy_rows(answer, has_bucket, has_distinct):
