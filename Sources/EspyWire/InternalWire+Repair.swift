@@ -78,11 +78,13 @@ extension InternalWire {
 
     public static func decodeRepairs(_ body: [UInt8], partitionCount: Int) -> [PartitionReplica]? {
         var repairs: Set<PartitionReplica> = []
-        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, let partition = Int(parts[0]), (0..<partitionCount).contains(partition),
-                  !parts[1].isEmpty, repairs.count < maxRepairsPerRequest else { return nil }
-            repairs.insert(PartitionReplica(partition: partition, member: MemberName(String(parts[1]))))
+        // Split on the byte, not the Character: "\r\n" is one Character, so a name ending in CR
+        // lost its line break and did not come back (found by InternalWireFuzzer).
+        for line in body.split(separator: 0x0A) {
+            let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
+            guard parts.count == 2, let partition = Int(String(decoding: parts[0], as: UTF8.self)),
+                  (0..<partitionCount).contains(partition), !parts[1].isEmpty, repairs.count < maxRepairsPerRequest else { return nil }
+            repairs.insert(PartitionReplica(partition: partition, member: MemberName(String(decoding: parts[1], as: UTF8.self))))
         }
         guard !repairs.isEmpty else { return nil }
         return repairs.sorted { ($0.partition, $0.member) < ($1.partition, $1.member) }

@@ -31,4 +31,10 @@ final class InternalWireRepairTests: XCTestCase {
             XCTAssertNil(InternalWire.decodeRepairs(Array(text.utf8), partitionCount: 16), text)
         }
     }
+
+    /// Found by the fuzzer: lines were split on the Character "\n", and "\r\n" is one.
+    func testAMemberNameEndingInCarriageReturnRoundTrips() {
+        let repairs = [PartitionReplica(partition: 1, member: "odd\r"), PartitionReplica(partition: 2, member: "n2")]
+        XCTAssertEqual(InternalWire.decodeRepairs(InternalWire.encodeRepairs(repairs), partitionCount: 16), repairs)
+    }
 }
