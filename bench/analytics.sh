@@ -75,7 +75,8 @@ for c in 1 16; do
 done
 # An undeclared path: analytics_compare.py asked it first, so its adaptive rollup answers now.
 for c in 1 16; do
-  load "UTC offset where Linux (adaptive rollup, 5 values)" '/v1/count?group_by=time$std_utc_offset&where=uname$system:Linux' "$c"
-  load "release where Linux (adaptive rollup, 12,000 values)" '/v1/count?group_by=uname$release&where=uname$system:Linux' "$c"
   drain
+  load "UTC offset where Linux (adaptive rollup, 5 values)" '/v1/count?group_by=time$std_utc_offset&where=uname$system:Linux' "$c"
+  drain
+  load "release where Linux (adaptive rollup, 12,000 values)" '/v1/count?group_by=uname$release&where=uname$system:Linux' "$c"
 done

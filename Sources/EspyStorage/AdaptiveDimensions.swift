@@ -60,9 +60,7 @@ struct AdaptiveDimensions {
         guard limit > 0 else { return .scan }
         if let index = entries.firstIndex(where: { $0.path == path }) {
             entries[index].lastAskedMilliseconds = now
-            guard entries[index].isReady else { return .scan }
-            entries[index].answers += 1
-            return .answer(slot: entries[index].slot)
+            return entries[index].isReady ? .answer(slot: entries[index].slot) : .scan
         }
         guard adding[path] == nil else { return .scan }
         let taken = Set(entries.map(\.slot)).union(adding.values)
@@ -77,6 +75,12 @@ struct AdaptiveDimensions {
         adding[path] = nil
         entries.removeAll { $0.path == evicted }
         if let entry { entries.append(entry) }
+    }
+
+    /// The rollup of `slot` answered a question (a range with partial days is read from bodies).
+    mutating func answered(slot: Int) {
+        guard let index = entries.firstIndex(where: { $0.slot == slot }) else { return }
+        entries[index].answers += 1
     }
 
     mutating func built(slot: Int, through seq: Int64) {

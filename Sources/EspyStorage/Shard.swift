@@ -203,10 +203,13 @@ public final class Shard {
         if filter == nil, let path = AdaptiveDimensions.candidate(of: query, dimensions: settings.dimensions, slotPaths: settings.slotPaths) {
             switch adaptive.asked(path, now: UInt64(Timestamp.now().microseconds / 1000)) {
             case .answer(let slot):
-                return withReader({ (reader) throws(StorageError) in
-                    if let answer = try reader.adaptiveCount(query, path: path, slot: slot) { return answer }
-                    return try reader.count(query)
-                }, completion: completion)
+                return withReader({ (reader) throws(StorageError) -> (CountResult, fromRollup: Bool) in
+                    if let answer = try reader.adaptiveCount(query, path: path, slot: slot) { return (answer, true) }
+                    return (try reader.count(query), false)
+                }) { [self] result in
+                    if case .success((_, true)) = result { adaptive.answered(slot: slot) }
+                    completion(result.map(\.0))
+                }
             case .add(let slot, let evicting):
                 addAdaptive(path, slot: slot, evicting: evicting)
             case .scan:

@@ -33,6 +33,7 @@ final class AdaptiveDimensionsTests: XCTestCase {
         XCTAssertEqual(adaptive.asked(release, now: 3), .scan, "building")
         adaptive.built(slot: slot, through: 100)
         XCTAssertEqual(adaptive.asked(release, now: 4), .answer(slot: slot))
+        adaptive.answered(slot: slot)
         XCTAssertEqual(adaptive.entries.first?.answers, 1)
     }
 

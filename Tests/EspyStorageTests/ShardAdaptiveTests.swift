@@ -84,6 +84,10 @@ final class ShardAdaptiveTests: XCTestCase {
         try assertAnswersMatchBodies()
         XCTAssertEqual(try answers("uname$release") - before, try releaseQuestions.count, "every question was answered from the rollup")
         XCTAssertEqual(try status().map(\.path.description), ["uname$release"], "one path: every question had the same one")
+        let partialDays = try query([("group_by", "uname$release"), ("since", Fixture.time(day: 2, hours: 5).description)])
+        let answered = try answers("uname$release")
+        XCTAssertEqual(try adaptive.count(partialDays), try bodies.count(partialDays))
+        XCTAssertEqual(try answers("uname$release"), answered, "a range with partial days reads bodies")
 
         try write(generated[900...])
         try assertAnswersMatchBodies()
