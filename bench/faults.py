@@ -204,6 +204,17 @@ class Cluster:
             problems.append("records per datacenter differ: %s" % per_datacenter)
         return problems, per_datacenter
 
+    def wait_for_convergence(self, timeout):
+        """(the time replicas agreed, or None after `timeout` s; the problems left)."""
+        problems = []
+        deadline = now() + timeout
+        while now() < deadline:
+            problems, _ = self.convergence_problems()
+            if not problems:
+                return now(), []
+            time.sleep(2)
+        return None, problems
+
     def metric(self, name, metric):
         """Sum over label sets of a counter or gauge in a node's /metrics; None if unreachable."""
         status, body = request(self.http(name), "GET", "/metrics", timeout=10)
@@ -707,15 +718,8 @@ class Bench:
         time.sleep(1)  # answers in flight land in the ledger
         drained_at = now()
         result = {"records_not_acknowledged_after_drain": unacked}
-        converged = None
-        problems = []
-        deadline = now() + self.args.converge_timeout
-        while now() < deadline:
-            problems, per_datacenter = self.cluster.convergence_problems()
-            if not problems:
-                converged = now() - drained_at
-                break
-            time.sleep(2)
+        converged_at, problems = self.cluster.wait_for_convergence(self.args.converge_timeout)
+        converged = None if converged_at is None else converged_at - drained_at
         result["replicas_agree_s_after_traffic"] = None if converged is None else round(converged, 1)
         result["convergence_problems"] = problems[:8]
         everyone_ready = self.wait(self.args.ready_timeout, lambda: all(self.cluster.ready(n) for n in self.cluster.names()))
@@ -1031,15 +1035,7 @@ class Bench:
         rejoined_at = now()
         unacked = self.importer.drain(now() + 120, self.cluster.names())
         drained_at = now()
-        converged_at = None
-        problems = []
-        deadline = now() + self.args.converge_timeout
-        while now() < deadline:
-            problems, _ = self.cluster.convergence_problems()
-            if not problems:
-                converged_at = now()
-                break
-            time.sleep(2)
+        converged_at, problems = self.cluster.wait_for_convergence(self.args.converge_timeout)
         log("replicas agree %s s after healing" % (None if converged_at is None else round(converged_at - healed_at, 1)))
         stale_until = converged_at or now()
 
