@@ -272,8 +272,7 @@ public final class Shard {
     public func readsFromRollups(_ query: CountQuery) -> Bool {
         if let path = AdaptiveDimensions.candidate(of: query, dimensions: settings.dimensions, slotPaths: settings.slotPaths),
            adaptive.entries.contains(where: { $0.path == path && $0.isReady }) {
-            return query.since.map { $0.microseconds % Timestamp.microsecondsPerDay == 0 } ?? true
-                && query.until.map { $0.microseconds % Timestamp.microsecondsPerDay == 0 } ?? true
+            return RollupPlan(since: query.since, until: query.until).edges.isEmpty
         }
         guard query.limit == nil, (query.groupPaths + query.filters.map(\.path)).allSatisfy(settings.dimensions.contains) else { return false }
         return query.distinct.map { settings.dimensions.contains($0) || settings.distinctPaths.contains($0) } ?? true
