@@ -44,10 +44,21 @@ public struct HTTPRequest: Sendable {
     public var formParameters: [(name: String, value: String)] { HTTPRequest.formDecoded(body[...]) }
 
     private static func formDecoded(_ bytes: some Collection<UInt8>) -> [(name: String, value: String)] {
-        bytes.split(separator: UInt8(ascii: "&")).map { pair in
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            return (HTTPRequest.percentDecode(bytes: parts[0]), parts.count > 1 ? HTTPRequest.percentDecode(bytes: parts[1]) : "")
+        var pairs: [(name: String, value: String)] = []
+        var start = bytes.startIndex
+        while start != bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            let pair = bytes[start..<end]
+            if !pair.isEmpty {
+                if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
+                    pairs.append((percentDecode(bytes: pair[..<equals]), percentDecode(bytes: pair[pair.index(after: equals)...])))
+                } else {
+                    pairs.append((percentDecode(bytes: pair), ""))
+                }
+            }
+            start = end == bytes.endIndex ? end : bytes.index(after: end)
         }
+        return pairs
     }
 
     public func queryParameter(_ name: String) -> String? {
@@ -56,35 +67,42 @@ public struct HTTPRequest: Sendable {
 
     /// Encodes a query value: every byte but unreserved ones (RFC 3986) as `%XX`.
     public static func percentEncoded(_ value: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count)
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
+                out.append(byte)
             default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+                out += [UInt8(ascii: "%"), upperHexDigits[Int(byte >> 4)], upperHexDigits[Int(byte & 0xF)]]
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
 
     static func percentDecode(_ text: Substring) -> String {
         percentDecode(bytes: text.utf8)
     }
 
     static func percentDecode(bytes text: some Collection<UInt8>) -> String {
-        guard text.contains(UInt8(ascii: "%")) || text.contains(UInt8(ascii: "+")) else { return String(decoding: text, as: UTF8.self) }
+        guard text.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+            return String(decoding: text, as: UTF8.self)
+        }
         var bytes: [UInt8] = []
-        var utf8 = Array(text)[...]
-        while let byte = utf8.popFirst() {
+        bytes.reserveCapacity(text.count)
+        var index = text.startIndex
+        while index != text.endIndex {
+            let byte = text[index]
+            text.formIndex(after: &index)
             if byte == UInt8(ascii: "+") {
                 bytes.append(0x20)
-            } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
-                      let high = hexValue(utf8[utf8.startIndex]), let low = hexValue(utf8[utf8.startIndex + 1]) {
+            } else if byte == UInt8(ascii: "%"), index != text.endIndex, let high = hexValue(text[index]),
+                      case let next = text.index(after: index), next != text.endIndex, let low = hexValue(text[next]) {
                 bytes.append(high << 4 | low)
-                utf8 = utf8.dropFirst(2)
+                index = text.index(after: next)
             } else {
                 bytes.append(byte)
             }
