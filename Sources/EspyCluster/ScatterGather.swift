@@ -7,6 +7,9 @@
 /// peer's usual (`HedgeTiming`, shared by every query of a node and passed in) is asked of the
 /// next replicas too, within the hedge budget, the first answer winning. The coordinator only
 /// carries the actions out, and tests and the simulation drive the same machine.
+///
+/// A paged query (the export, `init(pagedPlan:)`) is driven by the same plan and the same
+/// failure, refusal and decline rules, one page read at a time (see ScatterGather+Pages.swift).
 public struct ScatterGather<Partial> {
     public enum Action {
         case send(QueryPlan.SubRequest, Reason)
@@ -24,10 +27,13 @@ public struct ScatterGather<Partial> {
         case hedge
     }
 
-    public private(set) var plan: QueryPlan
+    public internal(set) var plan: QueryPlan
     /// The answers to merge, in arrival order.
     public private(set) var partials: [Partial] = []
-    public private(set) var isFinished = false
+    public internal(set) var isFinished = false
+    /// Paged queries only: the reads still to do, the first next, and the one being read.
+    var pageReads: [PageRead] = []
+    var pageInFlight: PageRead?
     private let hedgeCost: Double
     private var sent: [Int: (node: MemberName, atMilliseconds: UInt64)] = [:]
     private var wakeAt: UInt64?
