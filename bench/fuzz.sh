@@ -6,11 +6,12 @@
 #
 #   bench/fuzz.sh [SECONDS] [fuzzer ...]
 #   RUNS=10000000 bench/fuzz.sh 1800    # each stops at 10 million executions, or 1800 s at most
+#   FUZZ_OUT=bench/out/fuzz2 bench/fuzz.sh 600 RecordBatchFuzzer   # results and corpora elsewhere
 #
 # A crash, leak, timeout or out-of-memory stops that fuzzer, leaves its reproducer in
 # bench/out/fuzz/<fuzzer>/ (replay: .build-fuzz/bin/<fuzzer> <file>; keep it by copying it into
 # Fuzz/corpus/<fuzzer>/), and makes the script exit 1 after the others ran.
-# One fuzzer process at a time (no -jobs/-workers): others benchmark on this machine.
+# One fuzzer process at a time per run (no -jobs/-workers): others benchmark on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -20,7 +21,7 @@ Fuzz/build.sh "$@" 2> >(grep -v "Cannot export local symbol" >&2)
 
 fuzzers=("$@")
 [ ${#fuzzers[@]} -gt 0 ] || fuzzers=($(cd Fuzz && ls *Fuzzer.swift | sed 's/\.swift$//'))
-out=bench/out/fuzz
+out=${FUZZ_OUT:-bench/out/fuzz}  # another directory lets a second run go beside this one
 mkdir -p "$out"
 summary=$out/summary.md
 {

@@ -54,8 +54,11 @@ final class ClusterExportStream: ResponseBodyStream {
                 if !unavailable.isEmpty { coordinator.remember(declined: unavailable, by: read.node) }
                 driver.pageAnswered(declined: unavailable, next: next)
                 if bytes.isEmpty { nextChunk(deliver) } else { deliver(.success(bytes)) }
-            case .failed, .refused:
-                driver.pageFailed(refused: answer.isRefused)
+            case .failed:
+                driver.pageFailed()
+                nextChunk(deliver)
+            case .refused:
+                driver.pageFailed(refused: true)
                 nextChunk(deliver)
             }
         }
@@ -66,11 +69,6 @@ final class ClusterExportStream: ResponseBodyStream {
         case failed
         /// A 4xx: the node judged the read bad.
         case refused
-
-        var isRefused: Bool {
-            if case .refused = self { return true }
-            return false
-        }
     }
 
     private func page(of read: Driver.PageRead, completion: @escaping (PageAnswer) -> Void) {
